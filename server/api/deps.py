@@ -1,0 +1,58 @@
+"""Typed dependencies: the services, the calling station, and the acting operator."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from server.bootstrap import Services
+from server.domain.actor import Actor
+from server.domain.errors import Forbidden, Unauthenticated
+from server.services.identity import StationIdentity
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def station(
+    svc: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> StationIdentity:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("send the station token as 'Authorization: Bearer <token>'")
+    return svc.identity.station_for_token(authorization[7:].strip())
+
+
+StationDep = Annotated[StationIdentity, Depends(station)]
+
+
+def actor(
+    svc: ServicesDep,
+    st: StationDep,
+    x_operator_token: Annotated[str | None, Header()] = None,
+) -> Actor:
+    return svc.identity.actor_for(station=st, operator_token=x_operator_token)
+
+
+ActorDep = Annotated[Actor, Depends(actor)]
+
+
+def require(*roles: str):  # type: ignore[no-untyped-def]
+    def check(who: ActorDep) -> Actor:
+        if who.operator_id is None:
+            raise Unauthenticated("sign in with a badge first (X-Operator-Token)")
+        if not who.has(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return who
+
+    return check
+
+
+AdminDep = Annotated[Actor, Depends(require("admin"))]
+SupervisorDep = Annotated[Actor, Depends(require("supervisor"))]
+FloorDep = Annotated[Actor, Depends(require("picker", "packer", "returns", "dispatch",
+                                            "supervisor"))]  # fmt: skip

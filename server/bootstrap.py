@@ -1,0 +1,77 @@
+"""Builds the server's object graph from settings: the one place concrete adapters are chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.db.engine import Database, open_database
+from server.settings import ServerSettings
+from server.services.allocation import AllocationService
+from server.services.approvals import ApprovalService
+from server.services.catalog import CatalogService
+from server.services.context import Clock, utc_now
+from server.services.counts import CountService
+from server.services.csv_intake import CsvIntakeService
+from server.services.exceptions import ExceptionService
+from server.services.identity import IdentityService
+from server.services.intake import IntakeService
+from server.services.ledger import LedgerService
+from server.services.orders import OrderService
+from server.services.rules import RuleService
+from server.services.tasks import TaskService
+from server.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: ServerSettings
+    db: Database
+    uow: UnitOfWork
+    clock: Clock
+    catalog: CatalogService
+    ledger: LedgerService
+    intake: IntakeService
+    csv_intake: CsvIntakeService
+    allocation: AllocationService
+    orders: OrderService
+    exceptions: ExceptionService
+    identity: IdentityService
+    approvals: ApprovalService
+    counts: CountService
+    tasks: TaskService
+    rules: RuleService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_services(
+    settings: ServerSettings, *, clock: Clock = utc_now, db: Database | None = None
+) -> Services:
+    database = db or open_database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    uow = UnitOfWork(database)
+    origin = settings.home_country.upper() or None
+    ledger = LedgerService(uow=uow, clock=clock)
+    intake = IntakeService(
+        uow=uow, clock=clock, origin_country=origin,
+        phone_international=settings.phone_required_international,
+    )  # fmt: skip
+    allocation = AllocationService(uow=uow, clock=clock)
+    orders = OrderService(uow=uow, clock=clock, origin_country=origin)
+    approvals = ApprovalService(uow=uow, clock=clock)
+    return Services(
+        settings=settings, db=database, uow=uow, clock=clock,
+        catalog=CatalogService(uow=uow, clock=clock),
+        ledger=ledger, intake=intake, csv_intake=CsvIntakeService(intake=intake),
+        allocation=allocation, orders=orders,
+        exceptions=ExceptionService(uow=uow, clock=clock, orders=orders, allocation=allocation,
+                                    origin_country=origin),
+        identity=IdentityService(uow=uow, clock=clock,
+                                 session_hours=settings.operator_session_hours,
+                                 code_hours=settings.enrolment_code_hours),
+        approvals=approvals,
+        counts=CountService(ledger=ledger, approvals=approvals,
+                            threshold=settings.adjustment_approval_threshold),
+        tasks=TaskService(uow=uow, clock=clock),
+        rules=RuleService(uow=uow, clock=clock),
+    )  # fmt: skip

@@ -1,0 +1,110 @@
+"""Order rows, their transitions with evidence, and the exception queue (in-transaction helpers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from server.db import audit
+from server.db import tables as t
+from server.domain.errors import NotFound
+from server.domain.orders import OrderState, check_transition
+from server.domain.actor import Actor
+
+
+def state_of(conn: Connection, order_id: int, *, for_update: bool = False) -> OrderState:
+    stmt = select(t.sales_order.c.state).where(t.sales_order.c.id == order_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    state = conn.execute(stmt).scalar()
+    if state is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return OrderState(state)
+
+
+def transition(
+    conn: Connection,
+    *,
+    order_id: int,
+    target: OrderState,
+    evidence: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    current: OrderState | None = None,
+) -> None:
+    """Move an order along one edge of the state machine, storing the evidence and an audit row."""
+    if current is None:
+        current = state_of(conn, order_id, for_update=True)
+    check_transition(current=current, target=target, evidence=evidence)
+    res = conn.execute(
+        update(t.sales_order)
+        .where(t.sales_order.c.id == order_id, t.sales_order.c.state == current.value)
+        .values(state=target.value, updated_at=now)
+    )
+    if res.rowcount != 1:
+        # Someone moved the order between our read and this write; the caller's transaction
+        # is rolled back and the use case sees the error rather than a silent double move.
+        raise NotFound(f"order {order_id} is no longer {current.value}")
+    conn.execute(
+        insert(t.order_transition).values(
+            order_id=order_id,
+            from_state=current.value,
+            to_state=target.value,
+            evidence=evidence,
+            station_id=actor.station_id,
+            operator_id=actor.operator_id,
+            created_at=now,
+        )
+    )
+    audit.record(
+        conn,
+        at=now,
+        station_id=actor.station_id,
+        operator_id=actor.operator_id,
+        entity="order",
+        entity_id=order_id,
+        action=f"state:{target.value}",
+        detail={"from": current.value, "evidence": evidence},
+    )
+
+
+def open_exception(
+    conn: Connection,
+    *,
+    order_id: int | None,
+    channel_id: int | None,
+    kind: str,
+    reason: str,
+    detail: dict[str, Any],
+    recommendation: str | None,
+    now: datetime,
+    dedup_key: str | None = None,
+) -> int:
+    res = conn.execute(
+        insert(t.order_exception)
+        .values(
+            order_id=order_id,
+            channel_id=channel_id,
+            kind=kind,
+            reason=reason,
+            detail=detail,
+            recommendation=recommendation,
+            state="open",
+            dedup_key=dedup_key,
+            created_at=now,
+        )
+        .returning(t.order_exception.c.id)
+    )
+    return int(res.scalar_one())
+
+
+def open_exception_ids(conn: Connection, order_id: int) -> list[int]:
+    ex = t.order_exception
+    return [
+        int(i)
+        for i in conn.execute(
+            select(ex.c.id).where(ex.c.order_id == order_id, ex.c.state == "open")
+        ).scalars()
+    ]

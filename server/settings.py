@@ -1,0 +1,37 @@
+"""One settings class for the server process, read from PACKLINE_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("packline", appauthor=False))
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PACKLINE_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # Empty means the embedded default: a SQLite file in data_dir.
+    database_url: str = ""
+    # Pool sized for a floor of benches plus a few supervisors; PostgreSQL allows 100 by default.
+    db_pool_size: int = 40
+    # Cycle counts that move more than this many units need a second person (domain.md four-eyes).
+    adjustment_approval_threshold: int = 20
+    # Carriers demand a phone number for shipments that cross a border.
+    phone_required_international: bool = True
+    # The country the warehouses ship from; a destination elsewhere is international.
+    home_country: str = ""
+    # Operator sessions end after a shift.
+    operator_session_hours: int = 12
+    enrolment_code_hours: int = 24
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'packline.sqlite3'}"
