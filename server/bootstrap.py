@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.db.engine import Database, open_database
-from server.settings import ServerSettings
+from server.domain.orders import OrderState
 from server.services.allocation import AllocationService
 from server.services.approvals import ApprovalService
 from server.services.catalog import CatalogService
@@ -20,6 +20,7 @@ from server.services.orders import OrderService
 from server.services.rules import RuleService
 from server.services.tasks import TaskService
 from server.services.unit_of_work import UnitOfWork
+from server.settings import ServerSettings
 
 
 @dataclass(frozen=True)
@@ -48,30 +49,47 @@ class Services:
 def build_services(
     settings: ServerSettings, *, clock: Clock = utc_now, db: Database | None = None
 ) -> Services:
-    database = db or open_database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    database = db or open_database(
+        settings.resolved_database_url(), pool_size=settings.db_pool_size
+    )
     uow = UnitOfWork(database)
     origin = settings.home_country.upper() or None
     ledger = LedgerService(uow=uow, clock=clock)
     intake = IntakeService(
-        uow=uow, clock=clock, origin_country=origin,
+        uow=uow,
+        clock=clock,
+        origin_country=origin,
         phone_international=settings.phone_required_international,
-    )  # fmt: skip
+    )
     allocation = AllocationService(uow=uow, clock=clock)
-    orders = OrderService(uow=uow, clock=clock, origin_country=origin)
+    orders = OrderService(
+        uow=uow, clock=clock, origin_country=origin, deduct_at=OrderState(settings.deduct_at)
+    )
     approvals = ApprovalService(uow=uow, clock=clock)
     return Services(
-        settings=settings, db=database, uow=uow, clock=clock,
+        settings=settings,
+        db=database,
+        uow=uow,
+        clock=clock,
         catalog=CatalogService(uow=uow, clock=clock),
-        ledger=ledger, intake=intake, csv_intake=CsvIntakeService(intake=intake),
-        allocation=allocation, orders=orders,
-        exceptions=ExceptionService(uow=uow, clock=clock, orders=orders, allocation=allocation,
-                                    origin_country=origin),
-        identity=IdentityService(uow=uow, clock=clock,
-                                 session_hours=settings.operator_session_hours,
-                                 code_hours=settings.enrolment_code_hours),
+        ledger=ledger,
+        intake=intake,
+        csv_intake=CsvIntakeService(intake=intake),
+        allocation=allocation,
+        orders=orders,
+        exceptions=ExceptionService(
+            uow=uow, clock=clock, orders=orders, allocation=allocation, origin_country=origin
+        ),
+        identity=IdentityService(
+            uow=uow,
+            clock=clock,
+            session_hours=settings.operator_session_hours,
+            code_hours=settings.enrolment_code_hours,
+        ),
         approvals=approvals,
-        counts=CountService(ledger=ledger, approvals=approvals,
-                            threshold=settings.adjustment_approval_threshold),
+        counts=CountService(
+            ledger=ledger, approvals=approvals, threshold=settings.adjustment_approval_threshold
+        ),
         tasks=TaskService(uow=uow, clock=clock),
         rules=RuleService(uow=uow, clock=clock),
-    )  # fmt: skip
+    )

@@ -52,17 +52,23 @@ def cmd_reconcile(_: argparse.Namespace) -> int:
     report = svc.ledger.reconcile()
     print(f"checked {report.rows_checked} stock rows against {report.movements} movements")
     for d in report.drifts:
-        print(f"DRIFT stock row {d.stock_level_id}: {d.field} is {d.counter}, "
-              f"the ledger says {d.expected}")  # fmt: skip
+        print(
+            f"DRIFT stock row {d.stock_level_id}: {d.field} is {d.counter}, "
+            f"the ledger says {d.expected}"
+        )
     print("clean: counters equal the ledger" if report.clean else "drift found")
     return 0 if report.clean else 1
 
 
 def cmd_operator(args: argparse.Namespace) -> int:
     svc = _services(ServerSettings())
-    oid = svc.identity.create_operator(name=args.name, badge=args.badge,
-                                       roles=set(args.roles.split(",")), pin=args.pin,
-                                       actor=SYSTEM)  # fmt: skip
+    oid = svc.identity.create_operator(
+        name=args.name,
+        badge=args.badge,
+        roles=set(args.roles.split(",")),
+        pin=args.pin,
+        actor=SYSTEM,
+    )
     print(f"operator {oid} created")
     return 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from server.bootstrap import Services
@@ -19,45 +19,90 @@ SUPERVISOR_BADGE = "BADGE-0003"
 CATALOG = [
     # code, name, grams, (l, w, h) mm, value, GTIN, case GTIN-14 x units, lot/expiry tracked
     ("MUG-BLUE", "Mug, blue, 350 ml", 320, (120, 90, 100), "8.90", "4006381333931", None, False),
-    ("TEA-EARL", "Earl Grey tea, 100 g", 110, (80, 50, 150), "4.50", "5012345678900",
-     ("15012345678907", 6), True),
+    (
+        "TEA-EARL",
+        "Earl Grey tea, 100 g",
+        110,
+        (80, 50, 150),
+        "4.50",
+        "5012345678900",
+        ("15012345678907", 6),
+        True,
+    ),
     ("SOCK-M", "Wool socks, size M", 90, (200, 100, 30), "12.00", "0036000291452", None, False),
     ("LAMP-DESK", "Desk lamp", 1400, (400, 200, 200), "39.00", "9506000134352", None, False),
-]  # fmt: skip
+]
 
 
 def seed(svc: Services) -> dict[str, str]:
     """Idempotent enough for a demo: it runs only on an empty database (checked by the caller)."""
     cat, led = svc.catalog, svc.ledger
-    wid = cat.create_warehouse(code="AMS", name="Amsterdam DC", country="NL", postcode="1012 AB",
-                               latitude=52.37, longitude=4.89, actor=SYSTEM)  # fmt: skip
-    bins = [cat.create_location(warehouse_id=wid, code=f"A-01-0{i}", actor=SYSTEM)
-            for i in range(1, 5)]  # fmt: skip
+    wid = cat.create_warehouse(
+        code="AMS",
+        name="Amsterdam DC",
+        country="NL",
+        postcode="1012 AB",
+        latitude=52.37,
+        longitude=4.89,
+        actor=SYSTEM,
+    )
+    bins = [
+        cat.create_location(warehouse_id=wid, code=f"A-01-0{i}", actor=SYSTEM) for i in range(1, 5)
+    ]
     for i, (code, name, grams, dims, value, gtin, case, tracked) in enumerate(CATALOG):
         sku_id = cat.upsert_sku(
-            spec=SkuSpec(code=code, name=name, weight_g=grams, length_mm=dims[0],
-                         width_mm=dims[1], height_mm=dims[2], unit_value=Decimal(value),
-                         track_lot=tracked, track_expiry=tracked),
+            spec=SkuSpec(
+                code=code,
+                name=name,
+                weight_g=grams,
+                length_mm=dims[0],
+                width_mm=dims[1],
+                height_mm=dims[2],
+                unit_value=Decimal(value),
+                track_lot=tracked,
+                track_expiry=tracked,
+            ),
             actor=SYSTEM,
-        )  # fmt: skip
+        )
         cat.add_barcode(sku_id=sku_id, spec=BarcodeSpec(value=gtin, kind="gtin"), actor=SYSTEM)
         if case:
-            cat.add_barcode(sku_id=sku_id, spec=BarcodeSpec(value=case[0], kind="case",
-                                                            units=case[1]), actor=SYSTEM)
-        led.receive(sku_id=sku_id, location_id=bins[i], qty=40, actor=SYSTEM,
-                    lot="L2611" if tracked else None,
-                    expiry=date.today() + timedelta(days=300) if tracked else None,
-                    unit_cost=Decimal(value) / 2)  # fmt: skip
-    svc.orders.create_channel(code="shop", kind="shopify", name="Demo Shopify store",
-                              webhook_secret=DEMO_SECRET, actor=SYSTEM)  # fmt: skip
-    svc.identity.create_operator(name="Ada Admin", badge=ADMIN_BADGE,
-                                 roles={"admin", "supervisor"}, actor=SYSTEM)  # fmt: skip
-    svc.identity.create_operator(name="Pat Packer", badge=PACKER_BADGE,
-                                 roles={"picker", "packer"}, actor=SYSTEM)  # fmt: skip
-    svc.identity.create_operator(name="Sam Supervisor", badge=SUPERVISOR_BADGE,
-                                 roles={"supervisor"}, pin="2468", actor=SYSTEM)  # fmt: skip
-    address = Address("Jan de Vries", "Damrak 1", "", "Amsterdam", "", "1012 LG", "NL",
-                      "+31 20 123 4567")  # fmt: skip
+            cat.add_barcode(
+                sku_id=sku_id,
+                spec=BarcodeSpec(value=case[0], kind="case", units=case[1]),
+                actor=SYSTEM,
+            )
+        led.receive(
+            sku_id=sku_id,
+            location_id=bins[i],
+            qty=40,
+            actor=SYSTEM,
+            lot="L2611" if tracked else None,
+            expiry=svc.clock().date() + timedelta(days=300) if tracked else None,
+            unit_cost=Decimal(value) / 2,
+        )
+    svc.orders.create_channel(
+        code="shop",
+        kind="shopify",
+        name="Demo Shopify store",
+        webhook_secret=DEMO_SECRET,
+        actor=SYSTEM,
+    )
+    svc.identity.create_operator(
+        name="Ada Admin", badge=ADMIN_BADGE, roles={"admin", "supervisor"}, actor=SYSTEM
+    )
+    svc.identity.create_operator(
+        name="Pat Packer", badge=PACKER_BADGE, roles={"picker", "packer"}, actor=SYSTEM
+    )
+    svc.identity.create_operator(
+        name="Sam Supervisor",
+        badge=SUPERVISOR_BADGE,
+        roles={"supervisor"},
+        pin="2468",
+        actor=SYSTEM,
+    )
+    address = Address(
+        "Jan de Vries", "Damrak 1", "", "Amsterdam", "", "1012 LG", "NL", "+31 20 123 4567"
+    )
     orders = [
         (("MUG-BLUE", 2), ("SOCK-M", 1)),
         (("TEA-EARL", 6),),
@@ -69,11 +114,13 @@ def seed(svc: Services) -> dict[str, str]:
             order=IncomingOrder(
                 external_id=str(n),
                 lines=tuple(IncomingLine(s, q, Decimal("9.99")) for s, q in lines),
-                address=address, email="jan@example.com", payment_captured=True,
+                address=address,
+                email="jan@example.com",
+                payment_captured=True,
                 payment_reference=f"demo-{n}",
             ),
             actor=SYSTEM,
-        )  # fmt: skip
+        )
         svc.allocation.allocate(order_id=result.order_id, actor=SYSTEM)
     code = svc.identity.issue_enrolment_code(station_name="Bench 1", kind="bench", actor=SYSTEM)
     return {"enrolment_code": code, "admin_badge": ADMIN_BADGE, "packer_badge": PACKER_BADGE}

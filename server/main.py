@@ -50,8 +50,9 @@ def create_app(services: Services) -> FastAPI:
         except Exception as exc:
             log.warning("health check: database unreachable: %s", exc)
             return problems.problem(503, "database-unreachable", "Database unreachable", str(exc))
-        return JSONResponse({"status": "ok", "database": "reachable",
-                             "dialect": services.db.writer.dialect.name})  # fmt: skip
+        return JSONResponse(
+            {"status": "ok", "database": "reachable", "dialect": services.db.writer.dialect.name}
+        )
 
     return app
 

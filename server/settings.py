@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -27,6 +28,8 @@ class ServerSettings(BaseSettings):
     phone_required_international: bool = True
     # The country the warehouses ship from; a destination elsewhere is international.
     home_country: str = ""
+    # When stock leaves the books: "shipped" (carrier custody) or "handed_over" (dock scan).
+    deduct_at: Literal["shipped", "handed_over"] = "shipped"
     # Operator sessions end after a shift.
     operator_session_hours: int = 12
     enrolment_code_hours: int = 24

@@ -54,5 +54,6 @@ def require(*roles: str):  # type: ignore[no-untyped-def]
 
 AdminDep = Annotated[Actor, Depends(require("admin"))]
 SupervisorDep = Annotated[Actor, Depends(require("supervisor"))]
-FloorDep = Annotated[Actor, Depends(require("picker", "packer", "returns", "dispatch",
-                                            "supervisor"))]  # fmt: skip
+FloorDep = Annotated[
+    Actor, Depends(require("picker", "packer", "returns", "dispatch", "supervisor"))
+]

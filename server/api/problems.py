@@ -36,7 +36,12 @@ STATUS: dict[type[e.DomainError], int] = {
     e.ExceptionStateError: 409,
 }
 
-_HTTP_TYPES = {401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
+_HTTP_TYPES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+}
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -48,7 +53,7 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
 def _status_for(exc: e.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 
@@ -63,9 +68,13 @@ def install(app: FastAPI) -> None:
             {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", ""))}
             for err in exc.errors()
         ]
-        return problem(422, "invalid-request", "The request is not valid",
-                       "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errors),
-                       errors=errors)  # fmt: skip
+        return problem(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errors),
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -75,5 +84,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem(500, "internal", "Internal error",
-                       "the server failed; the request was not applied")  # fmt: skip
+        return problem(
+            500, "internal", "Internal error", "the server failed; the request was not applied"
+        )

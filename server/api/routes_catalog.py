@@ -60,8 +60,9 @@ def end_barcode(barcode_id: int, body: BarcodeEnd, svc: ServicesDep, who: AdminD
 @router.get("/barcodes/{value}")
 def resolve_barcode(value: str, svc: ServicesDep, _: ActorDep) -> ResolvedBarcode:
     got = svc.catalog.resolve_barcode(value=value)
-    return ResolvedBarcode(sku_id=got.sku_id, sku=got.sku_code, units=got.units,
-                           barcode_id=got.barcode_id)  # fmt: skip
+    return ResolvedBarcode(
+        sku_id=got.sku_id, sku=got.sku_code, units=got.units, barcode_id=got.barcode_id
+    )
 
 
 @router.post("/catalog/import")
@@ -79,6 +80,7 @@ def import_catalog(
 @router.post("/listings")
 def map_listing(body: ListingIn, svc: ServicesDep, who: AdminDep) -> Created:
     channel_id = svc.orders.channel_id(body.channel_code)
-    svc.catalog.map_listing(channel_id=channel_id, listing_sku=body.listing_sku,
-                            sku_id=body.sku_id, actor=who)  # fmt: skip
+    svc.catalog.map_listing(
+        channel_id=channel_id, listing_sku=body.listing_sku, sku_id=body.sku_id, actor=who
+    )
     return Created(id=body.sku_id)

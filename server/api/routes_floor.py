@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ActorDep, AdminDep, FloorDep, ServicesDep, SupervisorDep
 from server.api.routes_orders import allocate_if_accepted, intake_out
@@ -41,15 +42,10 @@ async def shopify_webhook(
     x_shopify_hmac_sha256: Annotated[str | None, Header()] = None,
 ) -> IntakeOut:
     body = await request.body()  # the raw bytes: the signature covers exactly these
-    return await _run(shopify_delivery, svc, code, body, dict(request.headers),
-                      x_shopify_hmac_sha256, response)  # fmt: skip
-
-
-async def _run(fn, *args):  # type: ignore[no-untyped-def]
-    from starlette.concurrency import run_in_threadpool
-
     # Database work is blocking; keep it off the event loop.
-    return await run_in_threadpool(fn, *args)
+    return await run_in_threadpool(
+        shopify_delivery, svc, code, body, dict(request.headers), x_shopify_hmac_sha256, response
+    )
 
 
 def shopify_delivery(
@@ -67,13 +63,17 @@ def shopify_delivery(
     delivery = shopify.parse_delivery(body=body, headers=headers)
     if delivery.order is None:
         assert delivery.cancelled_external_id is not None
-        view = svc.orders.cancel_external(channel_code=code,
-                                          external_id=delivery.cancelled_external_id,
-                                          reason="cancelled in Shopify", actor=SHOPIFY_ACTOR)
+        view = svc.orders.cancel_external(
+            channel_code=code,
+            external_id=delivery.cancelled_external_id,
+            reason="cancelled in Shopify",
+            actor=SHOPIFY_ACTOR,
+        )
         return IntakeOut(order_id=view.id, number=view.number, state=view.state, created=False)
     claim = IdempotencyClaim(f"shopify:{code}", delivery.event_id, request_hash(body))
-    result = svc.intake.ingest(channel_code=code, order=delivery.order, actor=SHOPIFY_ACTOR,
-                               claim=claim)  # fmt: skip
+    result = svc.intake.ingest(
+        channel_code=code, order=delivery.order, actor=SHOPIFY_ACTOR, claim=claim
+    )
     response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return intake_out(allocate_if_accepted(svc, result, SHOPIFY_ACTOR))
 
@@ -83,19 +83,29 @@ def list_exceptions(
     svc: ServicesDep, _: ActorDep, state: str = "open", kind: str | None = None
 ) -> list[ExceptionOut]:
     return [
-        ExceptionOut(id=x.id, order_id=x.order_id, order_number=x.order_number, kind=x.kind,
-                     reason=x.reason, detail=x.detail, recommendation=x.recommendation,
-                     state=x.state, actions=list(x.actions), created_at=x.created_at)
+        ExceptionOut(
+            id=x.id,
+            order_id=x.order_id,
+            order_number=x.order_number,
+            kind=x.kind,
+            reason=x.reason,
+            detail=x.detail,
+            recommendation=x.recommendation,
+            state=x.state,
+            actions=list(x.actions),
+            created_at=x.created_at,
+        )
         for x in svc.exceptions.list(state=state, kind=kind)
-    ]  # fmt: skip
+    ]
 
 
 @router.post("/exceptions/{exception_id}/resolve", tags=["exceptions"])
 def resolve_exception(
     exception_id: int, body: ResolveIn, svc: ServicesDep, who: SupervisorDep
 ) -> ResolveOut:
-    got = svc.exceptions.resolve(exception_id=exception_id, action=body.action, data=body.data,
-                                 actor=who)  # fmt: skip
+    got = svc.exceptions.resolve(
+        exception_id=exception_id, action=body.action, data=body.data, actor=who
+    )
     return ResolveOut(order_state=got.get("order_state"))
 
 
@@ -115,10 +125,18 @@ def claim_task(order_id: int, svc: ServicesDep, who: FloorDep) -> TaskOut:
 
 def approval_out(v: ApprovalView) -> ApprovalOut:
     return ApprovalOut(
-        id=v.id, operation=v.operation, payload=v.payload, payload_hash=v.payload_hash,
-        reason=v.reason, requested_by=v.requested_by, state=v.state, decided_by=v.decided_by,
-        decision_reason=v.decision_reason, result=v.result, created_at=v.created_at,
-    )  # fmt: skip
+        id=v.id,
+        operation=v.operation,
+        payload=v.payload,
+        payload_hash=v.payload_hash,
+        reason=v.reason,
+        requested_by=v.requested_by,
+        state=v.state,
+        decided_by=v.decided_by,
+        decision_reason=v.decision_reason,
+        result=v.result,
+        created_at=v.created_at,
+    )
 
 
 @router.get("/approvals", tags=["approvals"])
@@ -128,8 +146,11 @@ def pending_approvals(svc: ServicesDep, _: SupervisorDep) -> list[ApprovalOut]:
 
 @router.post("/approvals", tags=["approvals"], status_code=status.HTTP_201_CREATED)
 def request_approval(body: ApprovalRequestIn, svc: ServicesDep, who: FloorDep) -> ApprovalOut:
-    return approval_out(svc.approvals.request(operation=body.operation, payload=body.payload,
-                                              reason=body.reason, actor=who))  # fmt: skip
+    return approval_out(
+        svc.approvals.request(
+            operation=body.operation, payload=body.payload, reason=body.reason, actor=who
+        )
+    )
 
 
 @router.get("/approvals/{approval_id}", tags=["approvals"])
@@ -141,10 +162,15 @@ def get_approval(approval_id: int, svc: ServicesDep, _: ActorDep) -> ApprovalOut
 def decide(approval_id: int, body: DecisionIn, svc: ServicesDep, who: ActorDep) -> ApprovalOut:
     # The approver proves presence by scanning their own badge at the station.
     approver = svc.identity.badge_actor(station_id=who.station_id, badge=body.badge, pin=body.pin)
-    return approval_out(svc.approvals.decide(
-        approval_id=approval_id, approve=body.approve, reason=body.reason,
-        seen_payload_hash=body.payload_hash, approver=approver,
-    ))  # fmt: skip
+    return approval_out(
+        svc.approvals.decide(
+            approval_id=approval_id,
+            approve=body.approve,
+            reason=body.reason,
+            seen_payload_hash=body.payload_hash,
+            approver=approver,
+        )
+    )
 
 
 @router.post("/allocation-rules", tags=["rules"], status_code=status.HTTP_201_CREATED)

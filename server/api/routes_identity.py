@@ -20,9 +20,12 @@ router = APIRouter(tags=["stations and operators"])
 
 
 @router.post("/stations/enrolment-codes", status_code=status.HTTP_201_CREATED)
-def issue_enrolment_code(body: EnrolmentCodeIn, svc: ServicesDep, who: AdminDep) -> EnrolmentCodeOut:
-    code = svc.identity.issue_enrolment_code(station_name=body.station_name, kind=body.kind,
-                                             actor=who)  # fmt: skip
+def issue_enrolment_code(
+    body: EnrolmentCodeIn, svc: ServicesDep, who: AdminDep
+) -> EnrolmentCodeOut:
+    code = svc.identity.issue_enrolment_code(
+        station_name=body.station_name, kind=body.kind, actor=who
+    )
     return EnrolmentCodeOut(code=code)
 
 
@@ -34,13 +37,15 @@ def enrol(body: EnrolIn, svc: ServicesDep) -> EnrolOut:
 
 @router.post("/operators", status_code=status.HTTP_201_CREATED)
 def create_operator(body: OperatorIn, svc: ServicesDep, who: AdminDep) -> Created:
-    oid = svc.identity.create_operator(name=body.name, badge=body.badge, roles=set(body.roles),
-                                       pin=body.pin, actor=who)  # fmt: skip
+    oid = svc.identity.create_operator(
+        name=body.name, badge=body.badge, roles=set(body.roles), pin=body.pin, actor=who
+    )
     return Created(id=oid)
 
 
 @router.post("/operators/login")
 def login(body: LoginIn, svc: ServicesDep, st: StationDep) -> LoginOut:
     got = svc.identity.login(station_id=st.id, badge=body.badge, pin=body.pin)
-    return LoginOut(token=got.token, operator_id=got.operator_id, name=got.name,
-                    roles=list(got.roles))  # fmt: skip
+    return LoginOut(
+        token=got.token, operator_id=got.operator_id, name=got.name, roles=list(got.roles)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Annotated
 
@@ -35,15 +36,37 @@ MANUAL_CHANNEL = "manual"
 def order_out(v: OrderView) -> OrderOut:
     a = v.address
     return OrderOut(
-        id=v.id, number=v.number, channel=v.channel, external_id=v.external_id, state=v.state,
+        id=v.id,
+        number=v.number,
+        channel=v.channel,
+        external_id=v.external_id,
+        state=v.state,
         payment_captured=v.payment_captured,
-        address=AddressIn(name=a.name, line1=a.line1, line2=a.line2, city=a.city,
-                          region=a.region, postcode=a.postcode, country=a.country, phone=a.phone),
+        address=AddressIn(
+            name=a.name,
+            line1=a.line1,
+            line2=a.line2,
+            city=a.city,
+            region=a.region,
+            postcode=a.postcode,
+            country=a.country,
+            phone=a.phone,
+        ),
         email=v.email,
-        lines=[LineOut(line_no=x.line_no, listing_sku=x.listing_sku, sku_id=x.sku_id, qty=x.qty,
-                       unit_price=x.unit_price, reserved=x.reserved) for x in v.lines],
-        open_exceptions=list(v.open_exceptions), transitions=list(v.transitions),
-    )  # fmt: skip
+        lines=[
+            LineOut(
+                line_no=x.line_no,
+                listing_sku=x.listing_sku,
+                sku_id=x.sku_id,
+                qty=x.qty,
+                unit_price=x.unit_price,
+                reserved=x.reserved,
+            )
+            for x in v.lines
+        ],
+        open_exceptions=list(v.open_exceptions),
+        transitions=list(v.transitions),
+    )
 
 
 def intake_out(r: IntakeResult) -> IntakeOut:
@@ -76,22 +99,25 @@ def create_manual_order(
 ) -> IntakeOut:
     if body.kind == "replacement" and not who.has("supervisor"):
         raise Forbidden("a replacement order (no payment) needs a supervisor")
-    try:
-        svc.orders.create_channel(code=MANUAL_CHANNEL, kind="manual", name="Manual entry",
-                                  actor=who)  # fmt: skip
-    except DuplicateEntry:
-        pass
+    with contextlib.suppress(DuplicateEntry):
+        svc.orders.create_channel(
+            code=MANUAL_CHANNEL, kind="manual", name="Manual entry", actor=who
+        )
     order = IncomingOrder(
         external_id=body.external_id or f"{body.kind}-{uuid.uuid4()}",
-        lines=lines_in(body.lines), address=address_in(body.address), email=body.email,
+        lines=lines_in(body.lines),
+        address=address_in(body.address),
+        email=body.email,
         payment_captured=body.kind == "replacement",
         payment_reference=f"replacement-by-{who.operator_id}" if body.kind == "replacement" else "",
-        ship_by=body.ship_by, kind=body.kind,
-    )  # fmt: skip
+        ship_by=body.ship_by,
+        kind=body.kind,
+    )
     claim = None
     if idempotency_key:
-        claim = IdempotencyClaim(f"orders:{who.station_id}", idempotency_key,
-                                 request_hash(body.model_dump(mode="json")))  # fmt: skip
+        claim = IdempotencyClaim(
+            f"orders:{who.station_id}", idempotency_key, request_hash(body.model_dump(mode="json"))
+        )
     result = svc.intake.ingest(channel_code=MANUAL_CHANNEL, order=order, actor=who, claim=claim)
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -109,9 +135,10 @@ def import_csv(
     for r in report.results:
         allocate_if_accepted(svc, r, who)
     return CsvImportOut(
-        created=report.created, existing=report.existing,
+        created=report.created,
+        existing=report.existing,
         failed_rows=[{"line": n, "reason": why} for n, why in report.failed_rows],
-    )  # fmt: skip
+    )
 
 
 @router.get("/{order_id}")
@@ -127,10 +154,11 @@ def get_order_by_number(number: str, svc: ServicesDep, _: ActorDep) -> OrderOut:
 @router.patch("/{order_id}")
 def edit_order(order_id: int, body: OrderEditIn, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
     view = svc.orders.edit(
-        order_id=order_id, actor=who,
+        order_id=order_id,
+        actor=who,
         address=address_in(body.address) if body.address else None,
         lines=lines_in(body.lines) if body.lines else None,
-    )  # fmt: skip
+    )
     if view.state == OrderState.ACCEPTED.value:
         svc.allocation.allocate(order_id=order_id, actor=who)
         view = svc.orders.get(order_id=order_id)
@@ -143,11 +171,19 @@ def cancel_order(order_id: int, body: CancelIn, svc: ServicesDep, who: Superviso
 
 
 @router.post("/{order_id}/captures")
-def record_capture(order_id: int, body: CaptureIn, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
-    return order_out(svc.orders.record_capture(
-        order_id=order_id, reference=body.reference, amount=body.amount,
-        currency=body.currency, source="manual", actor=who,
-    ))  # fmt: skip
+def record_capture(
+    order_id: int, body: CaptureIn, svc: ServicesDep, who: SupervisorDep
+) -> OrderOut:
+    return order_out(
+        svc.orders.record_capture(
+            order_id=order_id,
+            reference=body.reference,
+            amount=body.amount,
+            currency=body.currency,
+            source="manual",
+            actor=who,
+        )
+    )
 
 
 @router.post("/{order_id}/allocate")
@@ -158,5 +194,8 @@ def allocate(order_id: int, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
 
 @router.post("/{order_id}/transitions")
 def transition(order_id: int, body: TransitionIn, svc: ServicesDep, who: FloorDep) -> OrderOut:
-    return order_out(svc.orders.transition(order_id=order_id, target=OrderState(body.target),
-                                           evidence=body.evidence, actor=who))  # fmt: skip
+    return order_out(
+        svc.orders.transition(
+            order_id=order_id, target=OrderState(body.target), evidence=body.evidence, actor=who
+        )
+    )

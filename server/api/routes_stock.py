@@ -33,20 +33,34 @@ def move(body: MoveIn, svc: ServicesDep, who: FloorDep) -> StockRowOut:
 
 @router.post("/counts")
 def count(body: CountIn, svc: ServicesDep, who: FloorDep) -> CountOut:
-    got = svc.counts.count(stock_level_id=body.stock_level_id, counted=body.counted, actor=who,
-                           reason=body.reason)  # fmt: skip
+    got = svc.counts.count(
+        stock_level_id=body.stock_level_id, counted=body.counted, actor=who, reason=body.reason
+    )
     if got.approval is not None:
         return CountOut(applied=False, approval_id=got.approval.id)
     assert got.applied is not None
-    return CountOut(applied=True, before=got.applied.before, after=got.applied.after,
-                    orders_on_hold=list(got.applied.orders_on_hold))  # fmt: skip
+    return CountOut(
+        applied=True,
+        before=got.applied.before,
+        after=got.applied.after,
+        orders_on_hold=list(got.applied.orders_on_hold),
+    )
 
 
 @router.get("/reconcile")
 def reconcile(svc: ServicesDep, _: SupervisorDep) -> ReconcileOut:
     report = svc.ledger.reconcile()
     return ReconcileOut(
-        clean=report.clean, rows_checked=report.rows_checked, movements=report.movements,
-        drifts=[DriftOut(stock_level_id=d.stock_level_id, field=d.field, counter=d.counter,
-                         expected=d.expected) for d in report.drifts],
-    )  # fmt: skip
+        clean=report.clean,
+        rows_checked=report.rows_checked,
+        movements=report.movements,
+        drifts=[
+            DriftOut(
+                stock_level_id=d.stock_level_id,
+                field=d.field,
+                counter=d.counter,
+                expected=d.expected,
+            )
+            for d in report.drifts
+        ],
+    )

@@ -87,9 +87,11 @@ def parse(content: str) -> CsvParse:
         )
         lines = tuple(
             IncomingLine(
-                r["sku"].strip(), int(r["quantity"]),
-                Decimal((r.get("unit_price") or "0").strip() or "0"), r.get("title", "") or "",
-            )  # fmt: skip
+                r["sku"].strip(),
+                int(r["quantity"]),
+                Decimal((r.get("unit_price") or "0").strip() or "0"),
+                r.get("title", "") or "",
+            )
             for _, r in rows
         )
         paid = (first.get("paid") or "").strip().lower() in ("1", "yes", "true", "paid")
@@ -97,11 +99,14 @@ def parse(content: str) -> CsvParse:
             CsvOrder(
                 tuple(n for n, _ in rows),
                 IncomingOrder(
-                    external_id=ext, lines=lines, address=address,
-                    email=first.get("email", "") or "", payment_captured=paid,
+                    external_id=ext,
+                    lines=lines,
+                    address=address,
+                    email=first.get("email", "") or "",
+                    payment_captured=paid,
                     payment_reference=f"csv:{ext}" if paid else "",
                     total=sum((x.unit_price * x.qty for x in lines), Decimal("0")),
-                ),  # fmt: skip
+                ),
             )
         )
     return CsvParse(tuple(orders), tuple(errors))

@@ -98,9 +98,10 @@ def parse_order(payload: dict[str, Any]) -> IncomingOrder:
             IncomingLine(listing, qty, _money(item.get("price")), str(item.get("title") or ""))
         )
     phone = str(ship.get("phone") or payload.get("phone") or "")
-    name = str(ship.get("name") or " ".join(
-        x for x in (ship.get("first_name"), ship.get("last_name")) if x
-    ))  # fmt: skip
+    name = str(
+        ship.get("name")
+        or " ".join(x for x in (ship.get("first_name"), ship.get("last_name")) if x)
+    )
     address = Address(
         name=name,
         line1=str(ship.get("address1") or ""),

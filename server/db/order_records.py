@@ -9,9 +9,9 @@ from sqlalchemy import Connection, insert, select, update
 
 from server.db import audit
 from server.db import tables as t
+from server.domain.actor import Actor
 from server.domain.errors import NotFound
 from server.domain.orders import OrderState, check_transition
-from server.domain.actor import Actor
 
 
 def state_of(conn: Connection, order_id: int, *, for_update: bool = False) -> OrderState:

@@ -50,7 +50,9 @@ def lock_rows(conn: Connection, ids: Iterable[int]) -> None:
     """
     ordered = sorted(set(ids))
     if len(ordered) > 1 and conn.dialect.name == "postgresql":
-        conn.execute(select(sl.c.id).where(sl.c.id.in_(ordered)).order_by(sl.c.id).with_for_update())
+        conn.execute(
+            select(sl.c.id).where(sl.c.id.in_(ordered)).order_by(sl.c.id).with_for_update()
+        )
 
 
 def get_row(conn: Connection, stock_level_id: int, *, for_update: bool = False) -> StockRow | None:
@@ -84,7 +86,9 @@ def ensure_row(
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(dialect_insert(sl).values(**values).on_conflict_do_nothing())
     found = conn.execute(
-        select(sl.c.id).where(sl.c.location_id == location_id, sl.c.sku_id == sku_id, sl.c.lot == lot)
+        select(sl.c.id).where(
+            sl.c.location_id == location_id, sl.c.sku_id == sku_id, sl.c.lot == lot
+        )
     ).scalar_one()
     return int(found)
 
@@ -214,7 +218,9 @@ def insert_reservations(
     for line_id, sid, qty in picks:
         res = conn.execute(
             insert(t.reservation)
-            .values(order_line_id=line_id, stock_level_id=sid, qty=qty, state="active", created_at=now)
+            .values(
+                order_line_id=line_id, stock_level_id=sid, qty=qty, state="active", created_at=now
+            )
             .returning(t.reservation.c.id)
         )
         ids.append(int(res.scalar_one()))

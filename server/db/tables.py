@@ -428,4 +428,3 @@ outbox = Table(
     _created(),
     Index("ix_outbox_status", "status", "next_at"),
 )
-

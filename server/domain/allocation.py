@@ -125,9 +125,7 @@ class SingleWarehouseStrategy:
         return sorted(candidates, key=lambda c: (order[c.warehouse_id], *_fefo_key(c)))
 
 
-def make_strategy(
-    name: StrategyName, *, preferred_warehouse_id: int | None = None
-) -> Strategy:
+def make_strategy(name: StrategyName, *, preferred_warehouse_id: int | None = None) -> Strategy:
     if name is StrategyName.PROXIMITY:
         return ProximityStrategy()
     if name is StrategyName.SINGLE_WAREHOUSE:

@@ -97,9 +97,18 @@ def candidates(
     sl, loc, wh = t.stock_level, t.location, t.warehouse
     rows = conn.execute(
         select(
-            sl.c.id, sl.c.sku_id, sl.c.on_hand, sl.c.reserved, sl.c.lot, sl.c.expiry,
-            sl.c.received_at, sl.c.unit_cost, loc.c.warehouse_id, wh.c.latitude, wh.c.longitude,
-        )  # fmt: skip
+            sl.c.id,
+            sl.c.sku_id,
+            sl.c.on_hand,
+            sl.c.reserved,
+            sl.c.lot,
+            sl.c.expiry,
+            sl.c.received_at,
+            sl.c.unit_cost,
+            loc.c.warehouse_id,
+            wh.c.latitude,
+            wh.c.longitude,
+        )
         .join(loc, loc.c.id == sl.c.location_id)
         .join(wh, wh.c.id == loc.c.warehouse_id)
         .where(
@@ -115,11 +124,16 @@ def candidates(
             dist = distance_km(a=destination, b=(r.latitude, r.longitude))
         out.append(
             Candidate(
-                stock_level_id=int(r.id), sku_id=int(r.sku_id),
-                warehouse_id=int(r.warehouse_id), available=int(r.on_hand - r.reserved),
-                lot=str(r.lot), expiry=r.expiry, received_at=r.received_at,
-                unit_cost=r.unit_cost, distance_km=dist,
-            )  # fmt: skip
+                stock_level_id=int(r.id),
+                sku_id=int(r.sku_id),
+                warehouse_id=int(r.warehouse_id),
+                available=int(r.on_hand - r.reserved),
+                lot=str(r.lot),
+                expiry=r.expiry,
+                received_at=r.received_at,
+                unit_cost=r.unit_cost,
+                distance_km=dist,
+            )
         )
     return out
 
@@ -166,14 +180,12 @@ class AllocationService:
     def allocate(self, *, order_id: int, actor: Actor) -> AllocationOutcome:
         for _ in range(self.attempts):
             try:
-                return self.uow.write(lambda conn: self._allocate(conn, order_id, actor, False))
+                return self.uow.write(lambda conn: self._allocate(conn, order_id, actor))
             except LostRace:
                 continue  # another order took the stock between our read and our write
-        return self.uow.write(lambda conn: self._allocate(conn, order_id, actor, True))
+        return self.uow.write(lambda conn: self._allocate(conn, order_id, actor))
 
-    def _allocate(
-        self, conn: Connection, order_id: int, actor: Actor, final: bool
-    ) -> AllocationOutcome:
+    def _allocate(self, conn: Connection, order_id: int, actor: Actor) -> AllocationOutcome:
         now = self.clock()
         so, ol, s = t.sales_order, t.order_line, t.sku
         current = order_records.state_of(conn, order_id, for_update=True)
@@ -195,19 +207,26 @@ class AllocationService:
             if current is OrderState.PREORDER:
                 return AllocationOutcome(order_id, current)
             order_records.transition(
-                conn, order_id=order_id, target=OrderState.PREORDER,
+                conn,
+                order_id=order_id,
+                target=OrderState.PREORDER,
                 evidence={"release_date": max(release_dates.values()).isoformat()},
-                actor=actor, now=now, current=current,
-            )  # fmt: skip
+                actor=actor,
+                now=now,
+                current=current,
+            )
             return AllocationOutcome(order_id, OrderState.PREORDER)
         rule = rule_for(conn, order.channel_id)
         dest = _destination(conn, order.ship_country, order.ship_postcode)
         cands = candidates(conn, sku_ids=sorted({d.sku_id for d in demands}), destination=dest)
         strategy = make_strategy(rule.strategy, preferred_warehouse_id=rule.preferred_warehouse_id)
         plan = plan_allocation(
-            demands=demands, candidates=cands, strategy=strategy,
-            allow_split=rule.allow_split, today=today,
-        )  # fmt: skip
+            demands=demands,
+            candidates=cands,
+            strategy=strategy,
+            allow_split=rule.allow_split,
+            today=today,
+        )
         if plan.complete:
             picks = [(p.line_id, p.stock_level_id, p.qty) for p in plan.picks]
             ids = reserve_plan(conn, picks, now=now)  # LostRace propagates: re-plan
@@ -218,35 +237,57 @@ class AllocationService:
                 "warehouses": list(plan.warehouse_ids),
             }
             order_records.transition(
-                conn, order_id=order_id, target=OrderState.ALLOCATED, evidence=evidence,
-                actor=actor, now=now, current=current,
-            )  # fmt: skip
+                conn,
+                order_id=order_id,
+                target=OrderState.ALLOCATED,
+                evidence=evidence,
+                actor=actor,
+                now=now,
+                current=current,
+            )
             state = try_release(conn, order_id=order_id, actor=actor, now=now)
             return AllocationOutcome(order_id, state, tuple(ids))
         shortage = [
-            {"line_id": x.line_id, "sku_id": x.sku_id, "missing": x.missing}
-            for x in plan.shortages
+            {"line_id": x.line_id, "sku_id": x.sku_id, "missing": x.missing} for x in plan.shortages
         ]
         advice = recommend(
-            demands=demands, candidates=cands, allow_split=rule.allow_split,
-            today=today, release_dates=release_dates,
-        )  # fmt: skip
+            demands=demands,
+            candidates=cands,
+            allow_split=rule.allow_split,
+            today=today,
+            release_dates=release_dates,
+        )
         if rule.backorder:
             if current is not OrderState.BACKORDERED:
                 order_records.transition(
-                    conn, order_id=order_id, target=OrderState.BACKORDERED,
-                    evidence={"shortage": shortage}, actor=actor, now=now, current=current,
-                )  # fmt: skip
+                    conn,
+                    order_id=order_id,
+                    target=OrderState.BACKORDERED,
+                    evidence={"shortage": shortage},
+                    actor=actor,
+                    now=now,
+                    current=current,
+                )
             return AllocationOutcome(order_id, OrderState.BACKORDERED, recommendation=advice)
         ex_id = order_records.open_exception(
-            conn, order_id=order_id, channel_id=order.channel_id, kind="stock_conflict",
+            conn,
+            order_id=order_id,
+            channel_id=order.channel_id,
+            kind="stock_conflict",
             reason="not enough free stock to allocate the order",
-            detail={"shortage": shortage, "rule": rule.name}, recommendation=advice, now=now,
-        )  # fmt: skip
+            detail={"shortage": shortage, "rule": rule.name},
+            recommendation=advice,
+            now=now,
+        )
         order_records.transition(
-            conn, order_id=order_id, target=OrderState.ON_HOLD,
-            evidence={"exceptions": [ex_id]}, actor=actor, now=now, current=current,
-        )  # fmt: skip
+            conn,
+            order_id=order_id,
+            target=OrderState.ON_HOLD,
+            evidence={"exceptions": [ex_id]},
+            actor=actor,
+            now=now,
+            current=current,
+        )
         return AllocationOutcome(order_id, OrderState.ON_HOLD, (), ex_id, advice)
 
 
@@ -283,21 +324,35 @@ def try_release(conn: Connection, *, order_id: int, actor: Actor, now: datetime)
         ).first()
         if already is None:
             order_records.open_exception(
-                conn, order_id=order_id, channel_id=order.channel_id,
+                conn,
+                order_id=order_id,
+                channel_id=order.channel_id,
                 kind="payment_not_captured",
                 reason="payment is not captured: the order is allocated but not released to pick",
-                detail={}, recommendation="record the payment capture", now=now,
-            )  # fmt: skip
+                detail={},
+                recommendation="record the payment capture",
+                now=now,
+            )
         return state
     order_records.transition(
-        conn, order_id=order_id, target=OrderState.RELEASED,
+        conn,
+        order_id=order_id,
+        target=OrderState.RELEASED,
         evidence={"reservations": reservation_ids, "payment_capture": payment},
-        actor=actor, now=now, current=state,
-    )  # fmt: skip
+        actor=actor,
+        now=now,
+        current=state,
+    )
     audit.record(
-        conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-        entity="order", entity_id=order_id, action="release", detail={"payment": payment},
-    )  # fmt: skip
+        conn,
+        at=now,
+        station_id=actor.station_id,
+        operator_id=actor.operator_id,
+        entity="order",
+        entity_id=order_id,
+        action="release",
+        detail={"payment": payment},
+    )
     return OrderState.RELEASED
 
 
@@ -313,7 +368,6 @@ def active_reservation_ids(conn: Connection, order_id: int) -> list[int]:
     ]
 
 
-
 def _waiting_for(conn: Connection, sku_id: int) -> list[int]:
     so, ol = t.sales_order, t.order_line
     return [
@@ -326,4 +380,3 @@ def _waiting_for(conn: Connection, sku_id: int) -> list[int]:
             .order_by(so.c.created_at, so.c.id)
         ).scalars()
     ]
-

@@ -51,9 +51,18 @@ class ApprovalView:
 
 def _view(r: Any) -> ApprovalView:
     return ApprovalView(
-        r.id, r.operation, r.payload, r.payload_hash, r.reason, r.requested_by, r.state,
-        r.decided_by, r.decision_reason, r.result, r.created_at,
-    )  # fmt: skip
+        r.id,
+        r.operation,
+        r.payload,
+        r.payload_hash,
+        r.reason,
+        r.requested_by,
+        r.state,
+        r.decided_by,
+        r.decision_reason,
+        r.result,
+        r.created_at,
+    )
 
 
 class ApprovalService:
@@ -81,17 +90,27 @@ class ApprovalService:
             rid = conn.execute(
                 insert(ar)
                 .values(
-                    operation=operation, payload=payload, payload_hash=payload_hash(payload),
-                    reason=reason, requested_by=actor.operator_id,
-                    requested_station=actor.station_id, state="pending", created_at=now,
-                )  # fmt: skip
+                    operation=operation,
+                    payload=payload,
+                    payload_hash=payload_hash(payload),
+                    reason=reason,
+                    requested_by=actor.operator_id,
+                    requested_station=actor.station_id,
+                    state="pending",
+                    created_at=now,
+                )
                 .returning(ar.c.id)
             ).scalar_one()
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="approval", entity_id=rid, action="request",
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="approval",
+                entity_id=rid,
+                action="request",
                 detail={"operation": operation, "payload": payload, "reason": reason},
-            )  # fmt: skip
+            )
             return _view(conn.execute(select(ar).where(ar.c.id == rid)).one())
 
         return self.uow.write(work)
@@ -171,15 +190,25 @@ class ApprovalService:
             res = conn.execute(
                 update(ar)
                 .where(ar.c.id == approval_id, ar.c.state == expected)
-                .values(state=new, decided_by=approver.operator_id, decision_reason=reason,
-                        decided_at=now, result=result)  # fmt: skip
+                .values(
+                    state=new,
+                    decided_by=approver.operator_id,
+                    decision_reason=reason,
+                    decided_at=now,
+                    result=result,
+                )
             )
             if res.rowcount != 1:
                 raise ApprovalStateError(f"approval request {approval_id} changed meanwhile")
             audit.record(
-                conn, at=now, station_id=approver.station_id, operator_id=approver.operator_id,
-                entity="approval", entity_id=approval_id, action=new,
+                conn,
+                at=now,
+                station_id=approver.station_id,
+                operator_id=approver.operator_id,
+                entity="approval",
+                entity_id=approval_id,
+                action=new,
                 detail={"reason": reason, "result": result},
-            )  # fmt: skip
+            )
 
         self.uow.write(work)

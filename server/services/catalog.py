@@ -125,9 +125,15 @@ class CatalogService:
                 ],
             )
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="warehouse", entity_id=wid, action="create", detail={"code": code},
-            )  # fmt: skip
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="warehouse",
+                entity_id=wid,
+                action="create",
+                detail={"code": code},
+            )
             return int(wid)
 
         return self.uow.write(work)
@@ -155,9 +161,15 @@ class CatalogService:
                 .returning(t.location.c.id)
             ).scalar_one()
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="location", entity_id=lid, action="create", detail={"code": code},
-            )  # fmt: skip
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="location",
+                entity_id=lid,
+                action="create",
+                detail={"code": code},
+            )
             return int(lid)
 
         return self.uow.write(work)
@@ -203,10 +215,15 @@ class CatalogService:
             )
             created = True
         audit.record(
-            conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-            entity="sku", entity_id=sku_id, action="create" if created else "update",
+            conn,
+            at=now,
+            station_id=actor.station_id,
+            operator_id=actor.operator_id,
+            entity="sku",
+            entity_id=sku_id,
+            action="create" if created else "update",
             detail={"code": spec.code},
-        )  # fmt: skip
+        )
         return sku_id, created
 
     def add_barcode(self, *, sku_id: int, spec: BarcodeSpec, actor: Actor) -> int:
@@ -247,10 +264,15 @@ class CatalogService:
             .returning(b.c.id)
         ).scalar_one()
         audit.record(
-            conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-            entity="barcode", entity_id=bid, action="create",
+            conn,
+            at=now,
+            station_id=actor.station_id,
+            operator_id=actor.operator_id,
+            entity="barcode",
+            entity_id=bid,
+            action="create",
             detail={"value": value, "sku_id": sku_id, "units": spec.units},
-        )  # fmt: skip
+        )
         return int(bid)
 
     def end_barcode(self, *, barcode_id: int, valid_to: datetime, actor: Actor) -> None:
@@ -268,10 +290,15 @@ class CatalogService:
                 raise ValidationFailed("a window can be shortened, not extended past its end")
             conn.execute(update(b).where(b.c.id == barcode_id).values(valid_to=valid_to))
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="barcode", entity_id=barcode_id, action="end",
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="barcode",
+                entity_id=barcode_id,
+                action="end",
                 detail={"valid_to": valid_to.isoformat()},
-            )  # fmt: skip
+            )
 
         self.uow.write(work)
 
@@ -325,14 +352,16 @@ class CatalogService:
                 errors.append((line, f"{type(exc).__name__}: {exc}"))
         return ImportReport(created, updated, tuple(errors))
 
-    def map_listing(
-        self, *, channel_id: int, listing_sku: str, sku_id: int, actor: Actor
-    ) -> None:
+    def map_listing(self, *, channel_id: int, listing_sku: str, sku_id: int, actor: Actor) -> None:
         def work(conn: Connection) -> None:
             map_listing(
-                conn, channel_id=channel_id, listing_sku=listing_sku, sku_id=sku_id,
-                actor=actor, now=self.clock(),
-            )  # fmt: skip
+                conn,
+                channel_id=channel_id,
+                listing_sku=listing_sku,
+                sku_id=sku_id,
+                actor=actor,
+                now=self.clock(),
+            )
 
         self.uow.write(work)
 
@@ -361,10 +390,15 @@ def map_listing(
             )
         )
     audit.record(
-        conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-        entity="channel_listing", entity_id=f"{channel_id}:{listing_sku}", action="map",
+        conn,
+        at=now,
+        station_id=actor.station_id,
+        operator_id=actor.operator_id,
+        entity="channel_listing",
+        entity_id=f"{channel_id}:{listing_sku}",
+        action="map",
         detail={"sku_id": sku_id},
-    )  # fmt: skip
+    )
 
 
 def _current_owner(conn: Connection, value: str, at: datetime) -> int | None:

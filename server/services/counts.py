@@ -46,9 +46,11 @@ class CountService:
         row = self.ledger.uow.read(read)
         if abs(counted - row.on_hand) <= self.threshold:
             result = self.ledger.apply_count(
-                stock_level_id=stock_level_id, counted=counted,
-                expected_on_hand=row.on_hand, actor=actor,
-            )  # fmt: skip
+                stock_level_id=stock_level_id,
+                counted=counted,
+                expected_on_hand=row.on_hand,
+                actor=actor,
+            )
             return CountOutcome(result, None)
         payload = {
             "stock_level_id": stock_level_id,
@@ -57,8 +59,8 @@ class CountService:
         }
         why = reason or f"count differs by {counted - row.on_hand} units"
         return CountOutcome(
-            None, self.approvals.request(operation=OPERATION, payload=payload, reason=why,
-                                         actor=actor)  # fmt: skip
+            None,
+            self.approvals.request(operation=OPERATION, payload=payload, reason=why, actor=actor),
         )
 
     def _execute(self, payload: dict[str, Any], approver: Actor) -> dict[str, Any]:
@@ -68,5 +70,8 @@ class CountService:
             expected_on_hand=int(payload["expected_on_hand"]),
             actor=approver,
         )
-        return {"before": result.before, "after": result.after,
-                "orders_on_hold": list(result.orders_on_hold)}  # fmt: skip
+        return {
+            "before": result.before,
+            "after": result.after,
+            "orders_on_hold": list(result.orders_on_hold),
+        }

@@ -45,12 +45,16 @@ class CsvIntakeService:
                     if conn.execute(select(ex.c.id).where(ex.c.dedup_key == key)).first():
                         continue  # a re-import reports the row again but parks it once
                     order_records.open_exception(
-                        conn, order_id=None, channel_id=channel.id, kind="csv_row",
+                        conn,
+                        order_id=None,
+                        channel_id=channel.id,
+                        kind="csv_row",
                         reason=f"line {e.line_number}: {e.reason}",
                         detail={"line_number": e.line_number, "raw": e.raw},
                         recommendation="fix the row at the source and import it again",
-                        now=self.intake.clock(), dedup_key=key,
-                    )  # fmt: skip
+                        now=self.intake.clock(),
+                        dedup_key=key,
+                    )
 
             uow.write(park)
         results: list[IntakeResult] = []
@@ -58,12 +62,13 @@ class CsvIntakeService:
         for start in range(0, len(orders), BATCH):
             chunk = orders[start : start + BATCH]
 
-            def batch(conn: Connection, chunk: list[csv_orders.CsvOrder] = chunk) -> list[
-                IntakeResult
-            ]:
+            def batch(
+                conn: Connection, chunk: list[csv_orders.CsvOrder] = chunk
+            ) -> list[IntakeResult]:
                 return [
-                    self.intake.ingest_in(conn, channel_code=channel_code, order=o.order,
-                                          actor=actor, claim=None)  # fmt: skip
+                    self.intake.ingest_in(
+                        conn, channel_code=channel_code, order=o.order, actor=actor, claim=None
+                    )
                     for o in chunk
                 ]
 
@@ -74,12 +79,14 @@ class CsvIntakeService:
                 for o in chunk:
                     try:
                         results.append(
-                            self.intake.ingest(channel_code=channel_code, order=o.order,
-                                               actor=actor)  # fmt: skip
+                            self.intake.ingest(
+                                channel_code=channel_code, order=o.order, actor=actor
+                            )
                         )
                     except (DomainError, SQLAlchemyError) as exc:
                         reason = exc.detail if isinstance(exc, DomainError) else str(exc)
                         failed.extend((n, reason) for n in o.line_numbers)
         created = sum(1 for r in results if r.created)
-        return CsvImportReport(created, len(results) - created, tuple(sorted(failed)),
-                               tuple(results))  # fmt: skip
+        return CsvImportReport(
+            created, len(results) - created, tuple(sorted(failed)), tuple(results)
+        )

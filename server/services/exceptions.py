@@ -68,9 +68,9 @@ class ExceptionService:
         self.allocation = allocation
         self.origin_country = origin_country
 
-    def list(self, *, state: str = "open", kind: str | None = None, limit: int = 200) -> list[
-        ExceptionView
-    ]:
+    def list(
+        self, *, state: str = "open", kind: str | None = None, limit: int = 200
+    ) -> list[ExceptionView]:
         ex, so = t.order_exception, t.sales_order
 
         def work(conn: Connection) -> list[ExceptionView]:
@@ -85,9 +85,17 @@ class ExceptionService:
                 stmt = stmt.where(ex.c.kind == kind)
             return [
                 ExceptionView(
-                    r.id, r.order_id, r.number, r.kind, r.reason, r.detail, r.recommendation,
-                    r.state, ACTIONS.get(r.kind, ()), r.created_at,
-                )  # fmt: skip
+                    r.id,
+                    r.order_id,
+                    r.number,
+                    r.kind,
+                    r.reason,
+                    r.detail,
+                    r.recommendation,
+                    r.state,
+                    ACTIONS.get(r.kind, ()),
+                    r.created_at,
+                )
                 for r in conn.execute(stmt).all()
             ]
 
@@ -114,10 +122,13 @@ class ExceptionService:
             from decimal import Decimal
 
             view = self.orders.record_capture(
-                order_id=ex.order_id, reference=str(data.get("reference") or ""),
+                order_id=ex.order_id,
+                reference=str(data.get("reference") or ""),
                 amount=Decimal(str(data.get("amount") or "0")),
-                currency=str(data.get("currency") or "EUR"), source="manual", actor=actor,
-            )  # fmt: skip
+                currency=str(data.get("currency") or "EUR"),
+                source="manual",
+                actor=actor,
+            )
             return {"order_state": view.state}
 
         def work(conn: Connection) -> str | None:
@@ -131,8 +142,14 @@ class ExceptionService:
                 order_row = conn.execute(
                     select(t.sales_order.c.channel_id).where(t.sales_order.c.id == ex.order_id)
                 ).scalar_one()
-                map_listing(conn, channel_id=order_row, listing_sku=listing, sku_id=sku_id,
-                            actor=actor, now=now)  # fmt: skip
+                map_listing(
+                    conn,
+                    channel_id=order_row,
+                    listing_sku=listing,
+                    sku_id=sku_id,
+                    actor=actor,
+                    now=now,
+                )
                 conn.execute(
                     update(t.order_line)
                     .where(
@@ -163,10 +180,14 @@ class ExceptionService:
                 conn, order_id
             ):
                 order_records.transition(
-                    conn, order_id=order_id, target=OrderState.ACCEPTED,
-                    evidence={"validation": {"resolved": action}}, actor=actor, now=now,
+                    conn,
+                    order_id=order_id,
+                    target=OrderState.ACCEPTED,
+                    evidence={"validation": {"resolved": action}},
+                    actor=actor,
+                    now=now,
                     current=current,
-                )  # fmt: skip
+                )
 
         self.uow.write(back_to_accepted)
         if action == "backorder":
@@ -175,10 +196,14 @@ class ExceptionService:
                 now = self.clock()
                 current = order_records.state_of(conn, order_id, for_update=True)
                 order_records.transition(
-                    conn, order_id=order_id, target=OrderState.BACKORDERED,
-                    evidence={"shortage": {"decided_by": actor.operator_id}}, actor=actor,
-                    now=now, current=current,
-                )  # fmt: skip
+                    conn,
+                    order_id=order_id,
+                    target=OrderState.BACKORDERED,
+                    evidence={"shortage": {"decided_by": actor.operator_id}},
+                    actor=actor,
+                    now=now,
+                    current=current,
+                )
                 return AllocationOutcome(order_id, OrderState.BACKORDERED)
 
             return self.uow.write(to_backorder)
@@ -194,23 +219,31 @@ def _exception(conn: Connection, exception_id: int) -> Any:
 
 
 def _close(
-    conn: Connection, exception_id: int, action: str, data: dict[str, Any], actor: Actor,
+    conn: Connection,
+    exception_id: int,
+    action: str,
+    data: dict[str, Any],
+    actor: Actor,
     now: datetime,
-) -> None:  # fmt: skip
+) -> None:
     ex = t.order_exception
     res = conn.execute(
         update(ex)
         .where(ex.c.id == exception_id, ex.c.state == "open")
-        .values(state="resolved", resolution=action, resolved_by=actor.operator_id,
-                resolved_at=now)  # fmt: skip
+        .values(state="resolved", resolution=action, resolved_by=actor.operator_id, resolved_at=now)
     )
     if res.rowcount != 1:
         raise ExceptionStateError(f"exception {exception_id} was resolved by someone else")
     audit.record(
-        conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-        entity="exception", entity_id=exception_id, action=f"resolve:{action}",
+        conn,
+        at=now,
+        station_id=actor.station_id,
+        operator_id=actor.operator_id,
+        entity="exception",
+        entity_id=exception_id,
+        action=f"resolve:{action}",
         detail={k: str(v) for k, v in data.items()},
-    )  # fmt: skip
+    )
 
 
 def _apply_address(
@@ -228,12 +261,20 @@ def _apply_address(
     except TypeError as exc:
         raise ValidationFailed(f"address fields: {exc}") from exc
     conn.execute(
-        update(so).where(so.c.id == order_id).values(
-            ship_name=a.name, ship_line1=a.line1, ship_line2=a.line2, ship_city=a.city,
-            ship_region=a.region, ship_postcode=a.postcode, ship_country=a.country.upper(),
-            ship_phone=a.phone, updated_at=now,
+        update(so)
+        .where(so.c.id == order_id)
+        .values(
+            ship_name=a.name,
+            ship_line1=a.line1,
+            ship_line2=a.line2,
+            ship_city=a.city,
+            ship_region=a.region,
+            ship_postcode=a.postcode,
+            ship_country=a.country.upper(),
+            ship_phone=a.phone,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
 
 
 def _revalidate(
@@ -251,15 +292,27 @@ def _revalidate(
             ex.c.state == "open",
             ex.c.kind.in_(["unmapped_sku", "missing_address", "invalid_address", "missing_phone"]),
         )
-        .values(state="resolved", resolution="revalidated", resolved_at=now,
-                resolved_by=actor.operator_id)  # fmt: skip
+        .values(
+            state="resolved",
+            resolution="revalidated",
+            resolved_at=now,
+            resolved_by=actor.operator_id,
+        )
     )
     if order_records.open_exception_ids(conn, order_id):
         return current.value
-    channel = _channel_of(conn, conn.execute(
-        select(t.sales_order.c.channel_id).where(t.sales_order.c.id == order_id)
-    ).scalar_one())  # fmt: skip
+    channel = _channel_of(
+        conn,
+        conn.execute(
+            select(t.sales_order.c.channel_id).where(t.sales_order.c.id == order_id)
+        ).scalar_one(),
+    )
     return validate_order(
-        conn, order_id=order_id, channel=channel, actor=actor, now=now,
-        origin_country=origin, current=OrderState.ON_HOLD,
-    ).value  # fmt: skip
+        conn,
+        order_id=order_id,
+        channel=channel,
+        actor=actor,
+        now=now,
+        origin_country=origin,
+        current=OrderState.ON_HOLD,
+    ).value

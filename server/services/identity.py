@@ -84,17 +84,24 @@ class IdentityService:
             oid = conn.execute(
                 insert(op)
                 .values(
-                    name=name, badge_hash=digest(badge),
+                    name=name,
+                    badge_hash=digest(badge),
                     pin_hash=hash_pin(pin) if pin else None,
-                    roles=",".join(sorted(roles)), created_at=now,
-                )  # fmt: skip
+                    roles=",".join(sorted(roles)),
+                    created_at=now,
+                )
                 .returning(op.c.id)
             ).scalar_one()
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="operator", entity_id=oid, action="create",
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="operator",
+                entity_id=oid,
+                action="create",
                 detail={"name": name, "roles": sorted(roles)},
-            )  # fmt: skip
+            )
             return int(oid)
 
         return self.uow.write(work)
@@ -106,16 +113,24 @@ class IdentityService:
             now = self.clock()
             conn.execute(
                 insert(t.enrolment_code).values(
-                    code_hash=digest(code), station_name=station_name, station_kind=kind,
-                    created_by=actor.operator_id, created_at=now,
+                    code_hash=digest(code),
+                    station_name=station_name,
+                    station_kind=kind,
+                    created_by=actor.operator_id,
+                    created_at=now,
                     expires_at=now + timedelta(hours=self.code_hours),
                 )
-            )  # fmt: skip
+            )
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="station", entity_id=station_name, action="enrolment_code",
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="station",
+                entity_id=station_name,
+                action="enrolment_code",
                 detail={"kind": kind},
-            )  # fmt: skip
+            )
 
         self.uow.write(work)
         return code
@@ -132,18 +147,31 @@ class IdentityService:
                 raise Unauthenticated("the enrolment code is unknown, used or expired")
             sid = conn.execute(
                 insert(t.station)
-                .values(name=row.station_name, kind=row.station_kind, token_hash=digest(token),
-                        enrolled_at=now)  # fmt: skip
+                .values(
+                    name=row.station_name,
+                    kind=row.station_kind,
+                    token_hash=digest(token),
+                    enrolled_at=now,
+                )
                 .returning(t.station.c.id)
             ).scalar_one()
             used = conn.execute(
-                update(ec).where(ec.c.id == row.id, ec.c.used_at.is_(None))
+                update(ec)
+                .where(ec.c.id == row.id, ec.c.used_at.is_(None))
                 .values(used_at=now, station_id=sid)
-            )  # fmt: skip
+            )
             if used.rowcount != 1:
                 raise Unauthenticated("the enrolment code was used at the same moment")
-            audit.record(conn, at=now, station_id=sid, operator_id=None, entity="station",
-                         entity_id=sid, action="enrol", detail={"name": row.station_name})
+            audit.record(
+                conn,
+                at=now,
+                station_id=sid,
+                operator_id=None,
+                entity="station",
+                entity_id=sid,
+                action="enrol",
+                detail={"name": row.station_name},
+            )
             return StationIdentity(int(sid), row.station_name, row.station_kind)
 
         return token, self.uow.write(work)
@@ -175,12 +203,23 @@ class IdentityService:
                 raise Unauthenticated("the PIN does not match the badge")
             conn.execute(
                 insert(t.operator_session).values(
-                    token_hash=digest(token), operator_id=r.id, station_id=station_id,
-                    created_at=now, expires_at=now + timedelta(hours=self.session_hours),
+                    token_hash=digest(token),
+                    operator_id=r.id,
+                    station_id=station_id,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=self.session_hours),
                 )
-            )  # fmt: skip
-            audit.record(conn, at=now, station_id=station_id, operator_id=r.id,
-                         entity="operator", entity_id=r.id, action="login", detail={})
+            )
+            audit.record(
+                conn,
+                at=now,
+                station_id=station_id,
+                operator_id=r.id,
+                entity="operator",
+                entity_id=r.id,
+                action="login",
+                detail={},
+            )
             return OperatorLogin(token, int(r.id), r.name, tuple(r.roles.split(",")))
 
         return self.uow.write(work)
@@ -193,8 +232,7 @@ class IdentityService:
             now = self.clock()
             s, op = t.operator_session, t.operator
             r = conn.execute(
-                select(op.c.id, op.c.name, op.c.roles, s.c.expires_at, s.c.ended_at,
-                       s.c.station_id)  # fmt: skip
+                select(op.c.id, op.c.name, op.c.roles, s.c.expires_at, s.c.ended_at, s.c.station_id)
                 .join(op, op.c.id == s.c.operator_id)
                 .where(s.c.token_hash == digest(operator_token))
             ).first()

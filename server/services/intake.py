@@ -66,9 +66,7 @@ def channel_by_code(conn: Connection, code: str) -> ChannelInfo:
     return ChannelInfo(r.id, r.code, r.requires_phone, r.requires_capture, r.webhook_secret)
 
 
-def stored_response(
-    conn: Connection, claim: IdempotencyClaim
-) -> tuple[int, dict[str, Any]] | None:
+def stored_response(conn: Connection, claim: IdempotencyClaim) -> tuple[int, dict[str, Any]] | None:
     k = t.idempotency_key
     r = conn.execute(
         select(k.c.request_hash, k.c.response_code, k.c.response_body).where(
@@ -104,7 +102,12 @@ def store_response(
 
 class IntakeService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, origin_country: str | None, phone_international: bool
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        origin_country: str | None,
+        phone_international: bool,
     ) -> None:
         self.uow = uow
         self.clock = clock
@@ -127,8 +130,9 @@ class IntakeService:
             raise ValidationFailed("every order line needs a positive quantity")
 
         def work(conn: Connection) -> IntakeResult:
-            return self.ingest_in(conn, channel_code=channel_code, order=order, actor=actor,
-                                  claim=claim)  # fmt: skip
+            return self.ingest_in(
+                conn, channel_code=channel_code, order=order, actor=actor, claim=claim
+            )
 
         # A concurrent duplicate that lost the unique-key race is re-run: it then finds the
         # winner's order (or stored response) and answers with it.
@@ -169,8 +173,9 @@ class IntakeService:
         else:
             result = self._create(conn, channel, order, actor, now)
         if claim is not None:
-            store_response(conn, claim, code=201 if result.created else 200, body=result.body(),
-                           now=now)  # fmt: skip
+            store_response(
+                conn, claim, code=201 if result.created else 200, body=result.body(), now=now
+            )
         return result
 
     def _create(
@@ -193,15 +198,20 @@ class IntakeService:
                     kind=order.kind,
                     state=OrderState.RECEIVED.value,
                     payment_captured=order.payment_captured,
-                    ship_name=a.name, ship_line1=a.line1, ship_line2=a.line2,
-                    ship_city=a.city, ship_region=a.region, ship_postcode=a.postcode,
-                    ship_country=a.country.upper(), ship_phone=a.phone,
+                    ship_name=a.name,
+                    ship_line1=a.line1,
+                    ship_line2=a.line2,
+                    ship_city=a.city,
+                    ship_region=a.region,
+                    ship_postcode=a.postcode,
+                    ship_country=a.country.upper(),
+                    ship_phone=a.phone,
                     email=order.email,
                     ship_by=order.ship_by,
                     station_id=actor.station_id,
                     created_at=now,
                     updated_at=now,
-                )  # fmt: skip
+                )
                 .returning(so.c.id)
             ).scalar_one()
         )
@@ -225,16 +235,25 @@ class IntakeService:
         )
         conn.execute(
             insert(t.order_transition).values(
-                order_id=order_id, from_state=None, to_state=OrderState.RECEIVED.value,
+                order_id=order_id,
+                from_state=None,
+                to_state=OrderState.RECEIVED.value,
                 evidence={"intake": channel.code, "external_id": order.external_id},
-                station_id=actor.station_id, operator_id=actor.operator_id, created_at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                created_at=now,
             )
-        )  # fmt: skip
+        )
         audit.record(
-            conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-            entity="order", entity_id=order_id, action="create",
+            conn,
+            at=now,
+            station_id=actor.station_id,
+            operator_id=actor.operator_id,
+            entity="order",
+            entity_id=order_id,
+            action="create",
             detail={"channel": channel.code, "external_id": order.external_id},
-        )  # fmt: skip
+        )
         if order.payment_captured:
             conn.execute(
                 insert(t.payment_capture).values(
@@ -290,9 +309,15 @@ def validate_order(
     so, ol = t.sales_order, t.order_line
     o = conn.execute(select(so).where(so.c.id == order_id)).one()
     address = Address(
-        o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region,
-        o.ship_postcode, o.ship_country, o.ship_phone,
-    )  # fmt: skip
+        o.ship_name,
+        o.ship_line1,
+        o.ship_line2,
+        o.ship_city,
+        o.ship_region,
+        o.ship_postcode,
+        o.ship_country,
+        o.ship_phone,
+    )
     exception_ids: list[int] = []
     for line_no, listing in conn.execute(
         select(ol.c.line_no, ol.c.listing_sku).where(
@@ -301,31 +326,49 @@ def validate_order(
     ).all():
         exception_ids.append(
             order_records.open_exception(
-                conn, order_id=order_id, channel_id=channel.id, kind="unmapped_sku",
+                conn,
+                order_id=order_id,
+                channel_id=channel.id,
+                kind="unmapped_sku",
                 reason=f"line {line_no}: listing SKU {listing!r} is not mapped to the catalog",
                 detail={"line_no": line_no, "listing_sku": listing},
-                recommendation="map the listing to a catalog SKU", now=now,
-            )  # fmt: skip
+                recommendation="map the listing to a catalog SKU",
+                now=now,
+            )
         )
     for problem in address_problems(
         address=address, origin_country=origin_country, phone_required=channel.requires_phone
     ):
         exception_ids.append(
             order_records.open_exception(
-                conn, order_id=order_id, channel_id=channel.id, kind=problem.kind,
-                reason=problem.reason, detail={},
-                recommendation="correct the address with the customer", now=now,
-            )  # fmt: skip
+                conn,
+                order_id=order_id,
+                channel_id=channel.id,
+                kind=problem.kind,
+                reason=problem.reason,
+                detail={},
+                recommendation="correct the address with the customer",
+                now=now,
+            )
         )
     if exception_ids:
         order_records.transition(
-            conn, order_id=order_id, target=OrderState.ON_HOLD,
-            evidence={"exceptions": exception_ids}, actor=actor, now=now, current=current,
-        )  # fmt: skip
+            conn,
+            order_id=order_id,
+            target=OrderState.ON_HOLD,
+            evidence={"exceptions": exception_ids},
+            actor=actor,
+            now=now,
+            current=current,
+        )
         return OrderState.ON_HOLD
     order_records.transition(
-        conn, order_id=order_id, target=OrderState.ACCEPTED,
+        conn,
+        order_id=order_id,
+        target=OrderState.ACCEPTED,
         evidence={"validation": {"lines_mapped": True, "address": "ok"}},
-        actor=actor, now=now, current=current,
-    )  # fmt: skip
+        actor=actor,
+        now=now,
+        current=current,
+    )
     return OrderState.ACCEPTED

@@ -98,7 +98,12 @@ class LedgerService:
                 conn,
                 [
                     MovementRecord(
-                        sku_id, lot_code, vendor.id, dest.id, qty, MovementReason.RECEIVE,
+                        sku_id,
+                        lot_code,
+                        vendor.id,
+                        dest.id,
+                        qty,
+                        MovementReason.RECEIVE,
                         idempotency_key=idempotency_key,
                     )
                 ],
@@ -271,22 +276,22 @@ def _hold_for_count(
 def reconcile(conn: Connection) -> ReconcileReport:
     """Prove every counter equals the sum of its movements and its active reservations."""
     m, loc, sl, r = t.movement, t.location, t.stock_level, t.reservation
-    inflow = dict(
-        ((a, b, c), int(q))
+    inflow = {
+        (a, b, c): int(q)
         for a, b, c, q in conn.execute(
             select(m.c.to_location_id, m.c.sku_id, m.c.lot, func.sum(m.c.qty)).group_by(
                 m.c.to_location_id, m.c.sku_id, m.c.lot
             )
         ).all()
-    )
-    outflow = dict(
-        ((a, b, c), int(q))
+    }
+    outflow = {
+        (a, b, c): int(q)
         for a, b, c, q in conn.execute(
             select(m.c.from_location_id, m.c.sku_id, m.c.lot, func.sum(m.c.qty)).group_by(
                 m.c.from_location_id, m.c.sku_id, m.c.lot
             )
         ).all()
-    )
+    }
     holding = {
         int(i)
         for i in conn.execute(
@@ -324,3 +329,34 @@ def reconcile(conn: Connection) -> ReconcileReport:
     total_moves = int(conn.execute(select(func.count()).select_from(m)).scalar_one())
     found = drifts(counters=counters, ledger_on_hand=ledger, active_reserved=reserved)
     return ReconcileReport(len(counters), total_moves, tuple(found + found_extra))
+
+
+def deduct_order(conn: Connection, *, order_id: int, actor: Actor, now: datetime) -> list[int]:
+    """Turn an order's reservations into deductions: stock leaves the shelf for `shipped`.
+
+    Runs in the transaction of the order's shipped (or handed-over) transition, never later
+    by a batch job, so the books change exactly when the evidence arrives (domain.md)."""
+    r, ol, sl = t.reservation, t.order_line, t.stock_level
+    rows = conn.execute(
+        select(r.c.id, r.c.stock_level_id, r.c.qty, sl.c.sku_id, sl.c.lot, sl.c.location_id)
+        .join(ol, ol.c.id == r.c.order_line_id)
+        .join(sl, sl.c.id == r.c.stock_level_id)
+        .where(and_(ol.c.order_id == order_id, r.c.state == "active"))
+        .order_by(r.c.stock_level_id, r.c.id)
+    ).all()
+    stock.lock_rows(conn, [x.stock_level_id for x in rows])
+    records = []
+    for x in rows:
+        stock.close_reservation(conn, x.id, state="deducted", now=now)
+        stock.deduct_reserved(conn, x.stock_level_id, x.qty)
+        here = places.location(conn, x.location_id)
+        shipped = places.virtual(conn, warehouse_id=here.warehouse_id, kind=LocationKind.SHIPPED)
+        records.append(
+            MovementRecord(
+                x.sku_id, x.lot, here.id, shipped.id, x.qty, MovementReason.SHIP, order_id=order_id
+            )
+        )
+    stock.append_movements(
+        conn, records, now=now, station_id=actor.station_id, operator_id=actor.operator_id
+    )
+    return [int(x.id) for x in rows]

@@ -1,4 +1,4 @@
-"""Order use cases after intake: view, edit, cancel, payment capture, evidence-backed transitions."""
+"""Order use cases after intake: view, edit, cancel, capture, evidence-backed transitions."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from server.domain.intake import IncomingLine
 from server.domain.orders import EDITABLE, OrderState, ensure_editable
 from server.services.allocation import release_order_reservations, try_release
 from server.services.context import Clock
+from server.services.ledger import deduct_order
 from server.services.intake import channel_by_code, listing_map, validate_order
 from server.services.unit_of_work import UnitOfWork
 
@@ -80,19 +81,30 @@ def load_order(conn: Connection, order_id: int) -> OrderView:
             "operator_id": x.operator_id,
             "at": x.created_at.isoformat(),
         }
-        for x in conn.execute(
-            select(ot).where(ot.c.order_id == order_id).order_by(ot.c.id)
-        ).all()
+        for x in conn.execute(select(ot).where(ot.c.order_id == order_id).order_by(ot.c.id)).all()
     )
     return OrderView(
-        id=o.id, number=o.number, channel=o.channel_code, external_id=o.external_id,
-        state=o.state, payment_captured=o.payment_captured,
-        address=Address(o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region,
-                        o.ship_postcode, o.ship_country, o.ship_phone),
-        email=o.email, lines=lines,
+        id=o.id,
+        number=o.number,
+        channel=o.channel_code,
+        external_id=o.external_id,
+        state=o.state,
+        payment_captured=o.payment_captured,
+        address=Address(
+            o.ship_name,
+            o.ship_line1,
+            o.ship_line2,
+            o.ship_city,
+            o.ship_region,
+            o.ship_postcode,
+            o.ship_country,
+            o.ship_phone,
+        ),
+        email=o.email,
+        lines=lines,
         open_exceptions=tuple(order_records.open_exception_ids(conn, order_id)),
         transitions=transitions,
-    )  # fmt: skip
+    )
 
 
 def order_id_by_number(conn: Connection, number: str) -> int:
@@ -104,8 +116,15 @@ def order_id_by_number(conn: Connection, number: str) -> int:
 
 class OrderService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, origin_country: str | None
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        origin_country: str | None,
+        deduct_at: OrderState = OrderState.SHIPPED,
     ) -> None:
+        # The reservation becomes a deduction at carrier custody, or at handover if configured.
+        self.deduct_at = deduct_at
         self.uow = uow
         self.clock = clock
         self.origin_country = origin_country
@@ -127,10 +146,14 @@ class OrderService:
             released = release_order_reservations(conn, order_id=order_id, now=now)
             _close_open_exceptions(conn, order_id, actor, now, "order cancelled")
             order_records.transition(
-                conn, order_id=order_id, target=OrderState.CANCELLED,
+                conn,
+                order_id=order_id,
+                target=OrderState.CANCELLED,
                 evidence={"cancellation": {"reason": reason, "released": released}},
-                actor=actor, now=now, current=current,
-            )  # fmt: skip
+                actor=actor,
+                now=now,
+                current=current,
+            )
             return load_order(conn, order_id)
 
         return self.uow.write(work)
@@ -149,20 +172,26 @@ class OrderService:
             now = self.clock()
             current = order_records.state_of(conn, order_id, for_update=True)
             ensure_editable(state=current, action="edit")
-            so, ol = t.sales_order, t.order_line
+            so = t.sales_order
             o = conn.execute(select(so).where(so.c.id == order_id)).one()
             release_order_reservations(conn, order_id=order_id, now=now)
             changes: dict[str, Any] = {}
             if address is not None:
                 conn.execute(
-                    update(so).where(so.c.id == order_id).values(
-                        ship_name=address.name, ship_line1=address.line1,
-                        ship_line2=address.line2, ship_city=address.city,
-                        ship_region=address.region, ship_postcode=address.postcode,
-                        ship_country=address.country.upper(), ship_phone=address.phone,
+                    update(so)
+                    .where(so.c.id == order_id)
+                    .values(
+                        ship_name=address.name,
+                        ship_line1=address.line1,
+                        ship_line2=address.line2,
+                        ship_city=address.city,
+                        ship_region=address.region,
+                        ship_postcode=address.postcode,
+                        ship_country=address.country.upper(),
+                        ship_phone=address.phone,
                         updated_at=now,
                     )
-                )  # fmt: skip
+                )
                 changes["address"] = True
             if lines is not None:
                 if not lines or any(x.qty <= 0 for x in lines):
@@ -171,26 +200,41 @@ class OrderService:
                 changes["lines"] = len(lines)
             _close_open_exceptions(conn, order_id, actor, now, "order edited")
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="order", entity_id=order_id, action="edit", detail=changes,
-            )  # fmt: skip
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="order",
+                entity_id=order_id,
+                action="edit",
+                detail=changes,
+            )
             if current is not OrderState.RECEIVED:
                 # Back to the start of the pipeline: validation decides where it goes next.
                 channel = _channel_of(conn, o.channel_id)
                 interim = OrderState.ACCEPTED if current is not OrderState.ON_HOLD else current
                 if current not in (OrderState.ACCEPTED, OrderState.ON_HOLD):
                     order_records.transition(
-                        conn, order_id=order_id, target=OrderState.ACCEPTED,
+                        conn,
+                        order_id=order_id,
+                        target=OrderState.ACCEPTED,
                         evidence={"validation": {"edited": list(changes)}},
-                        actor=actor, now=now, current=current,
-                    )  # fmt: skip
+                        actor=actor,
+                        now=now,
+                        current=current,
+                    )
                 if interim is OrderState.ACCEPTED:
                     _park_if_invalid(conn, order_id, channel, actor, now, self.origin_country)
                 else:
                     validate_order(
-                        conn, order_id=order_id, channel=channel, actor=actor, now=now,
-                        origin_country=self.origin_country, current=OrderState.ON_HOLD,
-                    )  # fmt: skip
+                        conn,
+                        order_id=order_id,
+                        channel=channel,
+                        actor=actor,
+                        now=now,
+                        origin_country=self.origin_country,
+                        current=OrderState.ON_HOLD,
+                    )
             return load_order(conn, order_id)
 
         return self.uow.write(work)
@@ -218,10 +262,14 @@ class OrderService:
                 order_records.state_of(conn, order_id, for_update=True)
                 conn.execute(
                     insert(pc).values(
-                        order_id=order_id, reference=reference, amount=amount,
-                        currency=currency.upper(), source=source, created_at=now,
+                        order_id=order_id,
+                        reference=reference,
+                        amount=amount,
+                        currency=currency.upper(),
+                        source=source,
+                        created_at=now,
                     )
-                )  # fmt: skip
+                )
                 conn.execute(
                     update(t.sales_order)
                     .where(t.sales_order.c.id == order_id)
@@ -236,15 +284,22 @@ class OrderService:
                         ex.c.state == "open",
                     )
                     .values(
-                        state="resolved", resolution=f"payment captured: {reference}",
-                        resolved_by=actor.operator_id, resolved_at=now,
-                    )  # fmt: skip
+                        state="resolved",
+                        resolution=f"payment captured: {reference}",
+                        resolved_by=actor.operator_id,
+                        resolved_at=now,
+                    )
                 )
                 audit.record(
-                    conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                    entity="order", entity_id=order_id, action="payment_capture",
+                    conn,
+                    at=now,
+                    station_id=actor.station_id,
+                    operator_id=actor.operator_id,
+                    entity="order",
+                    entity_id=order_id,
+                    action="payment_capture",
                     detail={"reference": reference, "amount": str(amount)},
-                )  # fmt: skip
+                )
             try_release(conn, order_id=order_id, actor=actor, now=now)
             return load_order(conn, order_id)
 
@@ -262,6 +317,8 @@ class OrderService:
             order_records.transition(
                 conn, order_id=order_id, target=target, evidence=evidence, actor=actor, now=now
             )
+            if target is self.deduct_at:
+                deduct_order(conn, order_id=order_id, actor=actor, now=now)
             return load_order(conn, order_id)
 
         return self.uow.write(work)
@@ -284,16 +341,26 @@ class OrderService:
             cid = conn.execute(
                 insert(t.channel)
                 .values(
-                    code=code, kind=kind, name=name, webhook_secret=webhook_secret,
-                    requires_phone=requires_phone, requires_capture=requires_capture,
+                    code=code,
+                    kind=kind,
+                    name=name,
+                    webhook_secret=webhook_secret,
+                    requires_phone=requires_phone,
+                    requires_capture=requires_capture,
                     created_at=now,
-                )  # fmt: skip
+                )
                 .returning(t.channel.c.id)
             ).scalar_one()
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="channel", entity_id=cid, action="create", detail={"code": code},
-            )  # fmt: skip
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="channel",
+                entity_id=cid,
+                action="create",
+                detail={"code": code},
+            )
             return int(cid)
 
         return self.uow.write(work)
@@ -312,12 +379,16 @@ class OrderService:
 
         def park(conn: Connection) -> OrderView:
             order_records.open_exception(
-                conn, order_id=oid, channel_id=None, kind="late_cancellation",
+                conn,
+                order_id=oid,
+                channel_id=None,
+                kind="late_cancellation",
                 reason=f"the channel cancelled the order while it is {view.state}",
-                detail={"channel": channel_code}, now=self.clock(),
+                detail={"channel": channel_code},
+                now=self.clock(),
                 recommendation="intercept the parcel or take it back as a return",
                 dedup_key=f"late-cancel:{oid}",
-            )  # fmt: skip
+            )
             return load_order(conn, oid)
 
         try:
@@ -350,9 +421,14 @@ def _park_if_invalid(
     so = t.sales_order
     conn.execute(update(so).where(so.c.id == order_id).values(state=OrderState.RECEIVED.value))
     validate_order(
-        conn, order_id=order_id, channel=channel, actor=actor, now=now,
-        origin_country=origin_country, current=OrderState.RECEIVED,
-    )  # fmt: skip
+        conn,
+        order_id=order_id,
+        channel=channel,
+        actor=actor,
+        now=now,
+        origin_country=origin_country,
+        current=OrderState.RECEIVED,
+    )
 
 
 def _replace_lines(
@@ -372,10 +448,14 @@ def _replace_lines(
         insert(ol),
         [
             {
-                "order_id": order_id, "line_no": no, "listing_sku": x.listing_sku,
-                "sku_id": mapping.get(x.listing_sku), "qty": x.qty, "unit_price": x.unit_price,
+                "order_id": order_id,
+                "line_no": no,
+                "listing_sku": x.listing_sku,
+                "sku_id": mapping.get(x.listing_sku),
+                "qty": x.qty,
+                "unit_price": x.unit_price,
                 "title": x.title,
-            }  # fmt: skip
+            }
             for no, x in enumerate(lines, start=1)
         ],
     )

@@ -43,27 +43,45 @@ class RuleService:
                 ).scalar()
                 if channel_id is None:
                     raise NotFound(f"channel {spec.channel_code} does not exist")
-            if spec.preferred_warehouse_id is not None and conn.execute(
-                select(t.warehouse.c.id).where(t.warehouse.c.id == spec.preferred_warehouse_id)
-            ).first() is None:
+            if (
+                spec.preferred_warehouse_id is not None
+                and conn.execute(
+                    select(t.warehouse.c.id).where(t.warehouse.c.id == spec.preferred_warehouse_id)
+                ).first()
+                is None
+            ):
                 raise NotFound(f"warehouse {spec.preferred_warehouse_id} does not exist")
             rid = conn.execute(
                 insert(t.allocation_rule)
                 .values(
-                    name=spec.name, channel_id=channel_id, priority=spec.priority,
-                    strategy=strategy.value, allow_split=spec.allow_split,
-                    backorder=spec.backorder, preferred_warehouse_id=spec.preferred_warehouse_id,
-                    active=True, created_at=now,
-                )  # fmt: skip
+                    name=spec.name,
+                    channel_id=channel_id,
+                    priority=spec.priority,
+                    strategy=strategy.value,
+                    allow_split=spec.allow_split,
+                    backorder=spec.backorder,
+                    preferred_warehouse_id=spec.preferred_warehouse_id,
+                    active=True,
+                    created_at=now,
+                )
                 .returning(t.allocation_rule.c.id)
             ).scalar_one()
             audit.record(
-                conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-                entity="allocation_rule", entity_id=rid, action="create",
-                detail={"name": spec.name, "strategy": strategy.value,
-                        "channel": spec.channel_code, "split": spec.allow_split,
-                        "backorder": spec.backorder},
-            )  # fmt: skip
+                conn,
+                at=now,
+                station_id=actor.station_id,
+                operator_id=actor.operator_id,
+                entity="allocation_rule",
+                entity_id=rid,
+                action="create",
+                detail={
+                    "name": spec.name,
+                    "strategy": strategy.value,
+                    "channel": spec.channel_code,
+                    "split": spec.allow_split,
+                    "backorder": spec.backorder,
+                },
+            )
             return int(rid)
 
         return self.uow.write(work)

@@ -80,11 +80,15 @@ class TaskService:
         def work(conn: Connection) -> Task:
             now = self.clock()
             order_records.transition(
-                conn, order_id=order_id, target=OrderState.PICKING,
-                evidence={"claim": {"station_id": actor.station_id,
-                                    "operator_id": actor.operator_id}},
-                actor=actor, now=now,
-            )  # fmt: skip
+                conn,
+                order_id=order_id,
+                target=OrderState.PICKING,
+                evidence={
+                    "claim": {"station_id": actor.station_id, "operator_id": actor.operator_id}
+                },
+                actor=actor,
+                now=now,
+            )
             return build_task(conn, order_id, self.clock)
 
         return self.uow.write(work)
@@ -97,8 +101,18 @@ def build_task(conn: Connection, order_id: int, clock: Clock) -> Task:
     r, sl, loc = t.reservation, t.stock_level, t.location
     ship_by = conn.execute(select(so.c.ship_by).where(so.c.id == order_id)).scalar()
     rows = conn.execute(
-        select(ol.c.id, ol.c.line_no, ol.c.qty, s.c.id.label("sku_id"), s.c.code, s.c.name,
-               s.c.weight_g, s.c.track_lot, s.c.track_serial, s.c.track_expiry)  # fmt: skip
+        select(
+            ol.c.id,
+            ol.c.line_no,
+            ol.c.qty,
+            s.c.id.label("sku_id"),
+            s.c.code,
+            s.c.name,
+            s.c.weight_g,
+            s.c.track_lot,
+            s.c.track_serial,
+            s.c.track_expiry,
+        )
         .join(s, s.c.id == ol.c.sku_id)
         .where(ol.c.order_id == order_id, ol.c.line_no > 0)
         .order_by(ol.c.line_no)
@@ -122,9 +136,17 @@ def build_task(conn: Connection, order_id: int, clock: Clock) -> Task:
         picks[x.order_line_id].append(TaskPick(x.code, x.lot, x.expiry, x.qty))
     lines = tuple(
         TaskLine(
-            x.line_no, x.code, x.name, x.qty, x.weight_g, x.track_lot, x.track_serial,
-            x.track_expiry, tuple(codes[x.sku_id]), tuple(picks[x.id]),
-        )  # fmt: skip
+            x.line_no,
+            x.code,
+            x.name,
+            x.qty,
+            x.weight_g,
+            x.track_lot,
+            x.track_serial,
+            x.track_expiry,
+            tuple(codes[x.sku_id]),
+            tuple(picks[x.id]),
+        )
         for x in rows
     )
     return Task(order_id, view.number, view.state, ship_by.isoformat() if ship_by else None, lines)

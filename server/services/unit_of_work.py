@@ -55,9 +55,8 @@ class UnitOfWork:
         raise AssertionError("unreachable")
 
     def read(self, work: Callable[[Connection], T]) -> T:
-        with self.db.reader.connect() as conn:
-            with conn.begin():
-                return work(conn)
+        with self.db.reader.connect() as conn, conn.begin():
+            return work(conn)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

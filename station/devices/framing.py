@@ -75,8 +75,9 @@ def parse_frame(
         return RejectedFrame("expected an AIM symbology identifier ']cm' at frame start", raw)
     if not data:
         return RejectedFrame("empty barcode", raw)
-    return RawScan(text=data, symbology_id=symbology_id, received_at_ns=received_at_ns,
-                   source=source)  # fmt: skip
+    return RawScan(
+        text=data, symbology_id=symbology_id, received_at_ns=received_at_ns, source=source
+    )
 
 
 class FrameAssembler:

@@ -116,13 +116,19 @@ _KNOWN_FIELDS = {
     "profile": ("id", "vendor", "model", "interface", "notes"),
     "serial": ("baudrate", "bytesize", "parity", "stopbits", "rtscts", "xonxoff"),
     "framing": (
-        "terminator", "prefix", "aim_id", "gs1_separator", "encoding", "allowed_controls",
-        "max_length", "idle_timeout_ms",
+        "terminator",
+        "prefix",
+        "aim_id",
+        "gs1_separator",
+        "encoding",
+        "allowed_controls",
+        "max_length",
+        "idle_timeout_ms",
     ),
     "usb": ("vendor_id", "product_id"),
     "config": ("dialect", "setup", "apply", "verify", "notes"),
     "meta": ("sources", "unconfirmed"),
-}  # fmt: skip
+}
 
 
 class _Section:

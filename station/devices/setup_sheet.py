@@ -19,8 +19,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from station.devices.profiles import ConfigDialect, ScannerProfile
 
-_NAMES = {"\r": "CR", "\n": "LF", "\t": "TAB", "\x1d": "GS", "\x1e": "RS", "\x04": "EOT",
-          "\x02": "STX", "\x03": "ETX"}  # fmt: skip
+_NAMES = {
+    "\r": "CR",
+    "\n": "LF",
+    "\t": "TAB",
+    "\x1d": "GS",
+    "\x1e": "RS",
+    "\x04": "EOT",
+    "\x02": "STX",
+    "\x03": "ETX",
+}
 BARCODE_WARNING = (
     "Programming barcodes: Code 128 of the menu command text - encoding unconfirmed "
     "(may need an FNC3 lead-in); test each on a device first."

@@ -50,8 +50,9 @@ def match_ports(*, ports: Iterable[PortInfo], profiles: Iterable[ScannerProfile]
                 continue
             if usb.product_id is not None and usb.product_id != port.pid:
                 continue
-            if best is None or (usb.product_id is not None and best.usb is not None
-                                and best.usb.product_id is None):  # fmt: skip
+            if best is None or (
+                usb.product_id is not None and best.usb is not None and best.usb.product_id is None
+            ):
                 best = profile
         if best is not None:
             found.append(Detected(port=port, profile=best))

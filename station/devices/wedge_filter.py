@@ -80,7 +80,7 @@ class WedgeScanFilter(QObject):
     def capturing(self) -> bool:
         return self._buffer is not None
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: ARG002 (Qt API)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind not in (
             QEvent.Type.KeyPress,
@@ -133,8 +133,9 @@ class WedgeScanFilter(QObject):
         if problem is not None:
             self._reject(problem, raw)
             return
-        scan = RawScan(text=data, symbology_id=symbology_id, received_at_ns=now_ns,
-                       source=self._source)  # fmt: skip
+        scan = RawScan(
+            text=data, symbology_id=symbology_id, received_at_ns=now_ns, source=self._source
+        )
         self.scanned.emit(scan)
 
     def _reject(self, reason: str, raw: str) -> None:

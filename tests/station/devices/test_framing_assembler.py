@@ -21,8 +21,9 @@ def feed_all(assembler: FrameAssembler, *chunks: bytes) -> list[RawScan | Reject
 
 def test_gs1_scan_with_aim_id_keeps_group_separator() -> None:
     (scan,) = feed_all(FrameAssembler(framing=CRLF_AIM), GS1 + b"\r\n")
-    assert scan == RawScan(text="0109506000134352\x1d10ABC123", symbology_id="]C1",
-                           received_at_ns=0)  # fmt: skip
+    assert scan == RawScan(
+        text="0109506000134352\x1d10ABC123", symbology_id="]C1", received_at_ns=0
+    )
 
 
 def test_without_aim_id_the_whole_frame_is_the_text() -> None:

@@ -50,8 +50,14 @@ def test_every_shipped_profile_loads_and_is_usable() -> None:
 
 def test_required_models_are_covered() -> None:
     ids = set(load_profiles(DEFAULT_PROFILE_DIR))
-    for model in ("voyager-1250g", "voyager-1450g", "xenon-1950g", "xenon-1952g",
-                  "granit-1910i", "granit-1980i"):  # fmt: skip
+    for model in (
+        "voyager-1250g",
+        "voyager-1450g",
+        "xenon-1950g",
+        "xenon-1952g",
+        "granit-1910i",
+        "granit-1980i",
+    ):
         assert {f"scanner-honeywell-{model}-rs232", f"scanner-honeywell-{model}-usb_cdc"} <= ids
     for model in ("ds2208", "ds4608", "ds6608"):
         assert f"scanner-zebra-{model}-rs232" in ids
@@ -65,8 +71,10 @@ def test_honeywell_serial_defaults_match_the_handbook() -> None:
     profile = load_profiles()["scanner-honeywell-voyager-1250g-rs232"]
     assert profile.serial is not None
     assert (profile.serial.baudrate, profile.serial.bytesize, profile.serial.parity) == (
-        115200, 8, "N",
-    )  # fmt: skip
+        115200,
+        8,
+        "N",
+    )
     assert profile.framing.terminator == "\r\n" and profile.framing.gs1_separator == "\x1d"
 
 

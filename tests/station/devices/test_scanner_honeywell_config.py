@@ -125,14 +125,19 @@ def test_malformed_reply_is_an_error() -> None:
 
 def test_driver_applies_profile_commands_at_connect_then_scans(tmp_path: Path) -> None:
     base = load_profiles()["scanner-honeywell-voyager-1250g-rs232"]
-    profile = replace(base, config=VendorConfig(dialect=ConfigDialect.HONEYWELL_MENU,
-                                                apply=("232BAD9", "SUFBK2990D0A")))  # fmt: skip
+    profile = replace(
+        base,
+        config=VendorConfig(
+            dialect=ConfigDialect.HONEYWELL_MENU, apply=("232BAD9", "SUFBK2990D0A")
+        ),
+    )
     pty = PtyScanner(tmp_path)
     peer = FakeHoneywell(pty)
     peer.start()
     recorder = Recorder()
-    driver = SerialScanner(profile=profile, port=str(pty.link),
-                           configure=hc.configure_on_connect(profile))  # fmt: skip
+    driver = SerialScanner(
+        profile=profile, port=str(pty.link), configure=hc.configure_on_connect(profile)
+    )
     driver.start(on_scan=recorder.on_scan, on_status=recorder.on_status)
     try:
         recorder.wait(lambda: recorder.connected_count() == 1)

@@ -35,8 +35,9 @@ def pty_scanner(tmp_path: Path) -> Iterator[PtyScanner]:
 
 def start(pty: PtyScanner, profile: ScannerProfile = PROFILE) -> tuple[SerialScanner, Recorder]:
     recorder = Recorder()
-    driver = SerialScanner(profile=profile, port=str(pty.link), backoff_initial_s=0.05,
-                           backoff_max_s=0.2)  # fmt: skip
+    driver = SerialScanner(
+        profile=profile, port=str(pty.link), backoff_initial_s=0.05, backoff_max_s=0.2
+    )
     driver.start(on_scan=recorder.on_scan, on_status=recorder.on_status)
     recorder.wait(lambda: recorder.connected_count() == 1)
     return driver, recorder
@@ -145,8 +146,9 @@ def test_unplug_mid_barcode_then_replug_reconnects_by_itself(running, caplog) ->
 
 def test_missing_port_reports_disconnected_and_keeps_retrying(tmp_path: Path) -> None:
     recorder = Recorder()
-    driver = SerialScanner(profile=PROFILE, port=str(tmp_path / "nothing"),
-                           backoff_initial_s=0.02, backoff_max_s=0.05)  # fmt: skip
+    driver = SerialScanner(
+        profile=PROFILE, port=str(tmp_path / "nothing"), backoff_initial_s=0.02, backoff_max_s=0.05
+    )
     driver.start(on_scan=recorder.on_scan, on_status=recorder.on_status)
     try:
         recorder.wait(lambda: recorder.states().count(ScannerState.RECONNECTING) >= 3)

@@ -5,9 +5,15 @@ from dataclasses import replace
 from station.devices.profiles import Framing, Interface, ScannerProfile, SerialSettings, UsbIds
 from station.devices.usb_detect import PortInfo, match_ports
 
-BASE = ScannerProfile(id="x", vendor="V", model="M", interface=Interface.USB_CDC,
-                      framing=Framing(terminator="\r\n"), sources=("t",),
-                      serial=SerialSettings(baudrate=9600))  # fmt: skip
+BASE = ScannerProfile(
+    id="x",
+    vendor="V",
+    model="M",
+    interface=Interface.USB_CDC,
+    framing=Framing(terminator="\r\n"),
+    sources=("t",),
+    serial=SerialSettings(baudrate=9600),
+)
 HONEYWELL_ANY = replace(BASE, id="honeywell-any", usb=UsbIds(vendor_id=0x0C2E))
 ZEBRA_CDC = replace(BASE, id="zebra-cdc", usb=UsbIds(vendor_id=0x05E0, product_id=0x1701))
 HONEYWELL_EXACT = replace(BASE, id="honeywell-exact", usb=UsbIds(0x0C2E, 0x0B6A))
@@ -24,8 +30,9 @@ def test_ports_pair_with_the_most_specific_profile() -> None:
         PortInfo("/dev/ttyACM3", 0x05E0, 0x1200),  # keyboard PID: not a CDC scanner
         PortInfo("/dev/ttyUSB0", 0x0403, 0x6001),  # an FTDI adapter: profile unknown
     ]
-    found = match_ports(ports=ports, profiles=[HONEYWELL_ANY, ZEBRA_CDC, HONEYWELL_EXACT, WEDGE,
-                                               RS232])  # fmt: skip
+    found = match_ports(
+        ports=ports, profiles=[HONEYWELL_ANY, ZEBRA_CDC, HONEYWELL_EXACT, WEDGE, RS232]
+    )
     assert [(d.port.device, d.profile.id, d.path) for d in found] == [
         ("/dev/ttyACM0", "honeywell-exact", "/dev/serial/by-id/usb-Honeywell-if00"),
         ("/dev/ttyACM1", "honeywell-any", "/dev/ttyACM1"),

@@ -13,8 +13,10 @@ from station.devices.setup_sheet import (
 
 def pdf_text(pdf: bytes) -> list[str]:
     # Uncompressed reportlab content streams draw text as `(…) Tj`.
-    return [m.decode("latin-1").replace("\\(", "(").replace("\\)", ")")
-            for m in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", pdf)]  # fmt: skip
+    return [
+        m.decode("latin-1").replace("\\(", "(").replace("\\)", ")")
+        for m in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", pdf)
+    ]
 
 
 def test_honeywell_sheet_contains_settings_and_programming_barcodes() -> None:
