@@ -70,7 +70,9 @@ class World:
     stock_rows: dict[str, int]
 
 
-def build_world(svc: Services, *, sku_codes: list[str], stock: int, secret: str = "s3cret") -> World:
+def build_world(
+    svc: Services, *, sku_codes: list[str], stock: int, secret: str = "s3cret"
+) -> World:
     wid = svc.catalog.create_warehouse(
         code="AMS", name="Amsterdam", country="NL", postcode="1012 AB",
         latitude=52.37, longitude=4.89, actor=SYSTEM,

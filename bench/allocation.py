@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from _support import (  # noqa: E402
+import httpx
+import psycopg
+from _support import (
     RunResult,
     World,
     build_world,
@@ -27,11 +27,11 @@ from _support import (  # noqa: E402
     server_process,
     services_for,
 )
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from server.bootstrap import Services  # noqa: E402
-from server.db import tables as t  # noqa: E402
-from server.domain.actor import SYSTEM  # noqa: E402
+from server.bootstrap import Services
+from server.db import tables as t
+from server.domain.actor import SYSTEM
 
 STOCK = 10_000_000
 DONE = ("released", "allocated")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import itertools
 import json
 import random
 import sys
@@ -18,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from _support import (  # noqa: E402
+import httpx
+from _support import (
     RunResult,
     build_world,
     csv_orders,
@@ -30,8 +29,8 @@ from _support import (  # noqa: E402
     services_for,
 )
 
-from server.channels.shopify import sign  # noqa: E402
-from server.domain.actor import SYSTEM  # noqa: E402
+from server.channels.shopify import sign
+from server.domain.actor import SYSTEM
 
 SECRET = "s3cret"
 SKUS = [f"S{i:04d}" for i in range(200)]
@@ -127,9 +126,7 @@ def webhook_run(n: int, clients: int) -> None:
             r: RunResult = run_clients(threads=clients, duration=600, make_worker=make)
             for c in clients_made:
                 c.close()
-        print(
-            r.line(f"webhooks orders/create x{n}, {clients} thr") + "  (rate = orders created/s)"
-        )
+        print(r.line(f"webhooks orders/create x{n}, {clients} thr") + "  (rate = orders created/s)")
         print(f"    HTTP codes {dict(codes)}  order states {dict(states)}")
         svc.close()
 
@@ -154,5 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = itertools  # keep import list stable for quick edits
     main()

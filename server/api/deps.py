@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from server.bootstrap import Services
 from server.domain.actor import Actor
 from server.domain.errors import Forbidden, Unauthenticated
 from server.services.identity import StationIdentity
+
+# Path ids: bounded so an id beyond 64 bits is a 422 problem, never a database error.
+PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def services(request: Request) -> Services:

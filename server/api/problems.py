@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain import errors as e
@@ -80,6 +81,26 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_TYPES.get(exc.status_code, f"http-{exc.status_code}")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+    # Backstops: a value the database cannot hold, or a constraint a use case did not check
+    # first, is the client's problem to fix — never a 500 with the request half-understood.
+    @app.exception_handler(DataError)
+    async def out_of_range(_: Request, exc: DataError) -> JSONResponse:
+        return problem(422, "value-out-of-range", "A value is out of range", str(exc.orig))
+
+    @app.exception_handler(OverflowError)
+    async def overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return problem(422, "value-out-of-range", "A value is out of range", str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("constraint refused a write: %s", exc.orig)
+        return problem(
+            409,
+            "constraint-violation",
+            "The change conflicts with existing data",
+            "a database constraint refused the change; nothing was applied",
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

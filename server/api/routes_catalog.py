@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from server.api.deps import ActorDep, AdminDep, ServicesDep
+from server.api.deps import ActorDep, AdminDep, PathId, ServicesDep
 from server.domain.errors import ValidationFailed
 from server.services.catalog import BarcodeSpec, SkuSpec
 from shared.contract.catalog import (
@@ -43,14 +43,14 @@ def upsert_sku(body: SkuIn, svc: ServicesDep, who: AdminDep) -> Created:
 
 
 @router.post("/skus/{sku_id}/barcodes", status_code=status.HTTP_201_CREATED)
-def add_barcode(sku_id: int, body: BarcodeIn, svc: ServicesDep, who: AdminDep) -> Created:
+def add_barcode(sku_id: PathId, body: BarcodeIn, svc: ServicesDep, who: AdminDep) -> Created:
     return Created(
         id=svc.catalog.add_barcode(sku_id=sku_id, spec=BarcodeSpec(**body.model_dump()), actor=who)
     )
 
 
 @router.post("/barcodes/{barcode_id}/end")
-def end_barcode(barcode_id: int, body: BarcodeEnd, svc: ServicesDep, who: AdminDep) -> Created:
+def end_barcode(barcode_id: PathId, body: BarcodeEnd, svc: ServicesDep, who: AdminDep) -> Created:
     if body.valid_to.tzinfo is None:
         raise ValidationFailed("valid_to needs a time zone")
     svc.catalog.end_barcode(barcode_id=barcode_id, valid_to=body.valid_to, actor=who)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import ActorDep, AdminDep, FloorDep, ServicesDep, SupervisorDep
+from server.api.deps import ActorDep, AdminDep, FloorDep, PathId, ServicesDep, SupervisorDep
 from server.api.routes_orders import allocate_if_accepted, intake_out
 from server.channels import shopify
 from server.domain.actor import Actor
@@ -101,7 +101,7 @@ def list_exceptions(
 
 @router.post("/exceptions/{exception_id}/resolve", tags=["exceptions"])
 def resolve_exception(
-    exception_id: int, body: ResolveIn, svc: ServicesDep, who: SupervisorDep
+    exception_id: PathId, body: ResolveIn, svc: ServicesDep, who: SupervisorDep
 ) -> ResolveOut:
     got = svc.exceptions.resolve(
         exception_id=exception_id, action=body.action, data=body.data, actor=who
@@ -119,7 +119,7 @@ def open_tasks(svc: ServicesDep, _: FloorDep) -> list[TaskOut]:
 
 
 @router.post("/tasks/{order_id}/claim", tags=["tasks"])
-def claim_task(order_id: int, svc: ServicesDep, who: FloorDep) -> TaskOut:
+def claim_task(order_id: PathId, svc: ServicesDep, who: FloorDep) -> TaskOut:
     return task_out(svc.tasks.claim(order_id=order_id, actor=who))
 
 
@@ -154,12 +154,12 @@ def request_approval(body: ApprovalRequestIn, svc: ServicesDep, who: FloorDep) -
 
 
 @router.get("/approvals/{approval_id}", tags=["approvals"])
-def get_approval(approval_id: int, svc: ServicesDep, _: ActorDep) -> ApprovalOut:
+def get_approval(approval_id: PathId, svc: ServicesDep, _: ActorDep) -> ApprovalOut:
     return approval_out(svc.approvals.get(approval_id=approval_id))
 
 
 @router.post("/approvals/{approval_id}/decision", tags=["approvals"])
-def decide(approval_id: int, body: DecisionIn, svc: ServicesDep, who: ActorDep) -> ApprovalOut:
+def decide(approval_id: PathId, body: DecisionIn, svc: ServicesDep, who: ActorDep) -> ApprovalOut:
     # The approver proves presence by scanning their own badge at the station.
     approver = svc.identity.badge_actor(station_id=who.station_id, badge=body.badge, pin=body.pin)
     return approval_out(

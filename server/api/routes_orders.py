@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response, status
 
-from server.api.deps import ActorDep, AdminDep, FloorDep, ServicesDep, SupervisorDep
+from server.api.deps import ActorDep, AdminDep, FloorDep, PathId, ServicesDep, SupervisorDep
 from server.domain.actor import Actor
 from server.domain.address import Address
 from server.domain.errors import DuplicateEntry, Forbidden
@@ -142,7 +142,7 @@ def import_csv(
 
 
 @router.get("/{order_id}")
-def get_order(order_id: int, svc: ServicesDep, _: ActorDep) -> OrderOut:
+def get_order(order_id: PathId, svc: ServicesDep, _: ActorDep) -> OrderOut:
     return order_out(svc.orders.get(order_id=order_id))
 
 
@@ -152,7 +152,9 @@ def get_order_by_number(number: str, svc: ServicesDep, _: ActorDep) -> OrderOut:
 
 
 @router.patch("/{order_id}")
-def edit_order(order_id: int, body: OrderEditIn, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
+def edit_order(
+    order_id: PathId, body: OrderEditIn, svc: ServicesDep, who: SupervisorDep
+) -> OrderOut:
     view = svc.orders.edit(
         order_id=order_id,
         actor=who,
@@ -166,13 +168,15 @@ def edit_order(order_id: int, body: OrderEditIn, svc: ServicesDep, who: Supervis
 
 
 @router.post("/{order_id}/cancel")
-def cancel_order(order_id: int, body: CancelIn, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
+def cancel_order(
+    order_id: PathId, body: CancelIn, svc: ServicesDep, who: SupervisorDep
+) -> OrderOut:
     return order_out(svc.orders.cancel(order_id=order_id, reason=body.reason, actor=who))
 
 
 @router.post("/{order_id}/captures")
 def record_capture(
-    order_id: int, body: CaptureIn, svc: ServicesDep, who: SupervisorDep
+    order_id: PathId, body: CaptureIn, svc: ServicesDep, who: SupervisorDep
 ) -> OrderOut:
     return order_out(
         svc.orders.record_capture(
@@ -187,13 +191,13 @@ def record_capture(
 
 
 @router.post("/{order_id}/allocate")
-def allocate(order_id: int, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
+def allocate(order_id: PathId, svc: ServicesDep, who: SupervisorDep) -> OrderOut:
     svc.allocation.allocate(order_id=order_id, actor=who)
     return order_out(svc.orders.get(order_id=order_id))
 
 
 @router.post("/{order_id}/transitions")
-def transition(order_id: int, body: TransitionIn, svc: ServicesDep, who: FloorDep) -> OrderOut:
+def transition(order_id: PathId, body: TransitionIn, svc: ServicesDep, who: FloorDep) -> OrderOut:
     return order_out(
         svc.orders.transition(
             order_id=order_id, target=OrderState(body.target), evidence=body.evidence, actor=who

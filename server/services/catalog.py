@@ -143,6 +143,13 @@ class CatalogService:
     ) -> int:
         def work(conn: Connection) -> int:
             now = self.clock()
+            if (
+                conn.execute(
+                    select(t.warehouse.c.id).where(t.warehouse.c.id == warehouse_id)
+                ).first()
+                is None
+            ):
+                raise NotFound(f"warehouse {warehouse_id} does not exist")
             exists = conn.execute(
                 select(t.location.c.id).where(
                     t.location.c.warehouse_id == warehouse_id, t.location.c.code == code

@@ -19,8 +19,8 @@ from server.domain.intake import IncomingLine
 from server.domain.orders import EDITABLE, OrderState, ensure_editable
 from server.services.allocation import release_order_reservations, try_release
 from server.services.context import Clock
-from server.services.ledger import deduct_order
 from server.services.intake import channel_by_code, listing_map, validate_order
+from server.services.ledger import deduct_order
 from server.services.unit_of_work import UnitOfWork
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contract.common import Model
+from shared.contract.common import Id, Model
 
 
 class WarehouseIn(Model):
@@ -21,7 +21,7 @@ class WarehouseIn(Model):
 
 
 class LocationIn(Model):
-    warehouse_id: int = Field(ge=1)
+    warehouse_id: Id
     code: str = Field(min_length=1, max_length=60)
 
 
@@ -73,4 +73,4 @@ class CatalogImportOut(Model):
 class ListingIn(Model):
     channel_code: str = Field(min_length=1, max_length=40)
     listing_sku: str = Field(min_length=1, max_length=120)
-    sku_id: int = Field(ge=1)
+    sku_id: Id

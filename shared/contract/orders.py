@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contract.common import AddressIn, Model
+from shared.contract.common import AddressIn, Id, Model
 
 
 class OrderLineIn(Model):
@@ -148,4 +148,4 @@ class AllocationRuleIn(Model):
     strategy: Literal["proximity", "single_warehouse", "first_expired"]
     allow_split: bool = False
     backorder: bool = False
-    preferred_warehouse_id: int | None = Field(default=None, ge=1)
+    preferred_warehouse_id: Id | None = None

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from shared.contract.common import Model
+from shared.contract.common import Id, Model
 
 
 class ReceiveIn(Model):
-    sku_id: int = Field(ge=1)
-    location_id: int = Field(ge=1)
+    sku_id: Id
+    location_id: Id
     qty: int = Field(ge=1, le=10_000_000)
     lot: str | None = Field(default=None, max_length=60)
     expiry: date | None = None
@@ -20,13 +20,13 @@ class ReceiveIn(Model):
 
 
 class MoveIn(Model):
-    stock_level_id: int = Field(ge=1)
-    to_location_id: int = Field(ge=1)
+    stock_level_id: Id
+    to_location_id: Id
     qty: int = Field(ge=1, le=10_000_000)
 
 
 class CountIn(Model):
-    stock_level_id: int = Field(ge=1)
+    stock_level_id: Id
     counted: int = Field(ge=0, le=10_000_000)
     reason: str = Field(default="", max_length=500)
 

@@ -1,4 +1,4 @@
-"""HTTP test helpers: a real enrolled station and a signed-in operator, made through the services."""
+"""HTTP test helpers: an enrolled station and a signed-in operator, made through the services."""
 
 from __future__ import annotations
 

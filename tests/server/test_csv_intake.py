@@ -1,4 +1,4 @@
-"""CSV order import over real HTTP: good rows commit, bad rows are parked once, re-import is a no-op."""
+"""CSV order import over HTTP: good rows commit, bad rows are parked once, re-import is a no-op."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from shared.contract import API_PREFIX
 from tests.server.http import count_rows, is_problem, sign_in
 from tests.server.world import build_world
 
-HEADER = "order_id,sku,quantity,unit_price,name,address1,address2,city,region,postcode,country,phone,email,paid"
+HEADER = (
+    "order_id,sku,quantity,unit_price,name,address1,address2,city,region,postcode,country,"
+    "phone,email,paid"
+)
 
 
 def _row(ext: str, sku: str, qty: str) -> str:
@@ -73,6 +76,7 @@ def test_good_rows_commit_and_bad_rows_are_parked_once(svc: Services, live_serve
 
     unmapped = svc.exceptions.list(kind="unmapped_sku")
     assert len(unmapped) == 1
+    assert unmapped[0].order_id is not None
     assert svc.orders.get(order_id=unmapped[0].order_id).external_id == "CSV-6"
     bad_rows = svc.exceptions.list(kind="csv_row")
     assert len(bad_rows) == 1

@@ -3,6 +3,7 @@ injected in the middle of transactions: the ledger invariants hold after every s
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,9 +53,6 @@ def run_property_machine(svc: Services) -> None:
         def start(self) -> None:
             self.orders: list[int] = []
 
-        def maybe_fail(self, fail_at: int | None) -> object:
-            return fail_at_statement(svc, fail_at) if fail_at else _null()
-
         @rule(
             sku=st.sampled_from(sku_ids),
             where=st.sampled_from(world.bins),
@@ -62,11 +60,8 @@ def run_property_machine(svc: Services) -> None:
             fail_at=st.none() | st.integers(1, 6),
         )
         def receive(self, sku: int, where: int, qty: int, fail_at: int | None) -> None:
-            with self.maybe_fail(fail_at):  # type: ignore[attr-defined]
-                try:
-                    svc.ledger.receive(sku_id=sku, location_id=where, qty=qty, actor=SYSTEM)
-                except InjectedFailure:
-                    pass
+            with maybe_fail(svc, fail_at), contextlib.suppress(InjectedFailure):
+                svc.ledger.receive(sku_id=sku, location_id=where, qty=qty, actor=SYSTEM)
 
         @rule(
             code=st.sampled_from(["P-1", "P-2"]),
@@ -74,22 +69,16 @@ def run_property_machine(svc: Services) -> None:
             fail_at=st.none() | st.integers(1, 12),
         )
         def reserve(self, code: str, qty: int, fail_at: int | None) -> None:
-            with self.maybe_fail(fail_at):  # type: ignore[attr-defined]
-                try:
-                    self.orders.append(place(svc, f"o{next(counter)}", (code, qty)))
-                except InjectedFailure:
-                    pass
+            with maybe_fail(svc, fail_at), contextlib.suppress(InjectedFailure):
+                self.orders.append(place(svc, f"o{next(counter)}", (code, qty)))
 
         @rule(data=st.data(), fail_at=st.none() | st.integers(1, 8))
         def release(self, data: st.DataObject, fail_at: int | None) -> None:
             if not self.orders:
                 return
             oid = data.draw(st.sampled_from(self.orders))
-            with self.maybe_fail(fail_at):  # type: ignore[attr-defined]
-                try:
-                    svc.orders.cancel(order_id=oid, reason="test", actor=SYSTEM)
-                except (InjectedFailure, DomainError):
-                    pass
+            with maybe_fail(svc, fail_at), contextlib.suppress(InjectedFailure, DomainError):
+                svc.orders.cancel(order_id=oid, reason="test", actor=SYSTEM)
 
         @rule(data=st.data())
         def deduct(self, data: st.DataObject) -> None:
@@ -119,13 +108,10 @@ def run_property_machine(svc: Services) -> None:
             )
             if row is None:
                 return
-            with self.maybe_fail(fail_at):  # type: ignore[attr-defined]
-                try:
-                    svc.ledger.apply_count(
-                        stock_level_id=row, counted=counted, expected_on_hand=None, actor=SYSTEM
-                    )
-                except InjectedFailure:
-                    pass
+            with maybe_fail(svc, fail_at), contextlib.suppress(InjectedFailure):
+                svc.ledger.apply_count(
+                    stock_level_id=row, counted=counted, expected_on_hand=None, actor=SYSTEM
+                )
 
         @invariant()
         def counters_equal_the_ledger(self) -> None:
@@ -179,9 +165,8 @@ def ship(svc: Services, order_id: int) -> None:
         )
 
 
-@contextmanager
-def _null() -> Iterator[None]:
-    yield
+def maybe_fail(svc: Services, fail_at: int | None) -> contextlib.AbstractContextManager[None]:
+    return fail_at_statement(svc, fail_at) if fail_at else contextlib.nullcontext()
 
 
 def test_ledger_invariants_survive_random_operations_and_failures(svc: Services) -> None:

@@ -105,8 +105,11 @@ def test_bad_signature_is_401_problem_and_stores_nothing(svc: Services, live_ser
     body = encode(shopify_order())
     with _client(live_server) as c:
         wrong_secret = deliver(c, body, event_id="evt-1", secret="not-the-secret")
-        no_signature = c.post(HOOK, content=body, headers={"X-Shopify-Topic": "orders/create",
-                                                           "X-Shopify-Event-Id": "evt-2"})
+        no_signature = c.post(
+            HOOK,
+            content=body,
+            headers={"X-Shopify-Topic": "orders/create", "X-Shopify-Event-Id": "evt-2"},
+        )
     for r in (wrong_secret, no_signature):
         assert r.status_code == 401, r.text
         assert is_problem(r.headers["content-type"])
