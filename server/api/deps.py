@@ -22,12 +22,16 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("send the station token as 'Authorization: Bearer <token>'")
+    return authorization[7:].strip()
+
+
 def station(
     svc: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> StationIdentity:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise Unauthenticated("send the station token as 'Authorization: Bearer <token>'")
-    return svc.identity.station_for_token(authorization[7:].strip())
+    return svc.identity.station_for_token(_bearer(authorization))
 
 
 StationDep = Annotated[StationIdentity, Depends(station)]
@@ -35,10 +39,12 @@ StationDep = Annotated[StationIdentity, Depends(station)]
 
 def actor(
     svc: ServicesDep,
-    st: StationDep,
+    authorization: Annotated[str | None, Header()] = None,
     x_operator_token: Annotated[str | None, Header()] = None,
 ) -> Actor:
-    return svc.identity.actor_for(station=st, operator_token=x_operator_token)
+    return svc.identity.authenticate(
+        station_token=_bearer(authorization), operator_token=x_operator_token
+    )
 
 
 ActorDep = Annotated[Actor, Depends(actor)]

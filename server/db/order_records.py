@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from server.db import audit
 from server.db import tables as t
 from server.domain.actor import Actor
 from server.domain.errors import NotFound
@@ -37,37 +36,53 @@ def transition(
     """Move an order along one edge of the state machine, storing the evidence and an audit row."""
     if current is None:
         current = state_of(conn, order_id, for_update=True)
-    check_transition(current=current, target=target, evidence=evidence)
+    transition_chain(
+        conn, order_id=order_id, current=current, steps=[(target, evidence)], actor=actor, now=now
+    )
+
+
+def transition_chain(
+    conn: Connection,
+    *,
+    order_id: int,
+    current: OrderState,
+    steps: list[tuple[OrderState, dict[str, Any]]],
+    actor: Actor,
+    now: datetime,
+) -> OrderState:
+    """Several consecutive transitions in one go (e.g. allocated then released): each edge is
+    checked with its evidence, then one guarded UPDATE and one insert of the history rows.
+
+    The order_transition row is the audit record of a state change (actor, station, time,
+    evidence); writing a second copy into `audit` would only be repetition."""
+    state = current
+    for target, evidence in steps:
+        check_transition(current=state, target=target, evidence=evidence)
+        state = target
     res = conn.execute(
         update(t.sales_order)
         .where(t.sales_order.c.id == order_id, t.sales_order.c.state == current.value)
-        .values(state=target.value, updated_at=now)
+        .values(state=state.value, updated_at=now)
     )
     if res.rowcount != 1:
-        # Someone moved the order between our read and this write; the caller's transaction
-        # is rolled back and the use case sees the error rather than a silent double move.
         raise NotFound(f"order {order_id} is no longer {current.value}")
-    conn.execute(
-        insert(t.order_transition).values(
-            order_id=order_id,
-            from_state=current.value,
-            to_state=target.value,
-            evidence=evidence,
-            station_id=actor.station_id,
-            operator_id=actor.operator_id,
-            created_at=now,
+    history = []
+    before = current
+    for target, evidence in steps:
+        history.append(
+            {
+                "order_id": order_id,
+                "from_state": before.value,
+                "to_state": target.value,
+                "evidence": evidence,
+                "station_id": actor.station_id,
+                "operator_id": actor.operator_id,
+                "created_at": now,
+            }
         )
-    )
-    audit.record(
-        conn,
-        at=now,
-        station_id=actor.station_id,
-        operator_id=actor.operator_id,
-        entity="order",
-        entity_id=order_id,
-        action=f"state:{target.value}",
-        detail={"from": current.value, "evidence": evidence},
-    )
+        before = target
+    conn.execute(insert(t.order_transition), history)
+    return state
 
 
 def open_exception(

@@ -214,14 +214,13 @@ def insert_reservations(
     conn: Connection, picks: Sequence[tuple[int, int, int]], *, now: datetime
 ) -> list[int]:
     """(order line id, stock row id, qty) -> reservation ids."""
-    ids = []
-    for line_id, sid, qty in picks:
-        res = conn.execute(
-            insert(t.reservation)
-            .values(
-                order_line_id=line_id, stock_level_id=sid, qty=qty, state="active", created_at=now
-            )
-            .returning(t.reservation.c.id)
-        )
-        ids.append(int(res.scalar_one()))
-    return ids
+    r = t.reservation
+    rows = [
+        {"order_line_id": line, "stock_level_id": sid, "qty": qty, "state": "active",
+         "created_at": now}
+        for line, sid, qty in picks
+    ]  # fmt: skip
+    if len(rows) == 1:
+        return [int(conn.execute(insert(r).values(rows[0]).returning(r.c.id)).scalar_one())]
+    res = conn.execute(insert(r).returning(r.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in res.scalars()]

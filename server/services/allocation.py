@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
-from server.db import audit, order_records, stock
+from server.db import order_records, stock
 from server.db import tables as t
 from server.db.stock import LostRace
 from server.domain.actor import Actor
@@ -27,7 +28,7 @@ from server.domain.allocation import (
     plan_allocation,
     recommend,
 )
-from server.domain.errors import InvalidTransition
+from server.domain.errors import InvalidTransition, NotFound
 from server.domain.orders import OrderState
 from server.services.context import Clock
 from server.services.unit_of_work import UnitOfWork
@@ -79,16 +80,17 @@ def rule_for(conn: Connection, channel_id: int) -> Rule:
 def _destination(conn: Connection, country: str, postcode: str) -> tuple[float, float] | None:
     pc = t.postcode_centroid
     clean = postcode.replace(" ", "").upper()
+    prefixes = [clean[:n] for n in range(len(clean), 0, -1)]
+    if not prefixes:
+        return None
     # Longest known prefix of the postcode wins (full code, then district, then area).
-    for n in range(len(clean), 0, -1):
-        r = conn.execute(
-            select(pc.c.latitude, pc.c.longitude).where(
-                pc.c.country == country, pc.c.prefix == clean[:n]
-            )
-        ).first()
-        if r is not None:
-            return (float(r.latitude), float(r.longitude))
-    return None
+    r = conn.execute(
+        select(pc.c.latitude, pc.c.longitude)
+        .where(pc.c.country == country, pc.c.prefix.in_(prefixes))
+        .order_by(func.length(pc.c.prefix).desc())
+        .limit(1)
+    ).first()
+    return (float(r.latitude), float(r.longitude)) if r is not None else None
 
 
 def candidates(
@@ -154,9 +156,7 @@ def release_order_reservations(conn: Connection, *, order_id: int, now: datetime
     return [int(row.id) for row in rows]
 
 
-def reserve_plan(
-    conn: Connection, picks: list[tuple[int, int, int]], *, now: datetime
-) -> list[int]:
+def reserve_rows(conn: Connection, picks: list[tuple[int, int, int]]) -> None:
     """The one shared reserving function: (line id, stock row id, qty) picks, rows in id order."""
     per_row: dict[int, int] = defaultdict(int)
     for _, sid, qty in picks:
@@ -164,7 +164,43 @@ def reserve_plan(
     stock.lock_rows(conn, per_row)
     for sid in sorted(per_row):
         stock.reserve(conn, sid, per_row[sid])
-    return stock.insert_reservations(conn, picks, now=now)
+
+
+def _capture_columns() -> list[Any]:
+    pc, so = t.payment_capture, t.sales_order
+
+    def first(column: Any) -> Any:
+        return (
+            select(column).where(pc.c.order_id == so.c.id).order_by(pc.c.id).limit(1)
+            .scalar_subquery()
+        )  # fmt: skip
+
+    return [first(pc.c.reference).label("capture_reference"),
+            first(pc.c.source).label("capture_source")]  # fmt: skip
+
+
+def _payment_evidence(order: Any) -> dict[str, object] | None:
+    """Paid is not ready to pick: release needs a stored capture, or a channel that invoices."""
+    if order.capture_reference is not None:
+        return {"reference": order.capture_reference, "source": order.capture_source}
+    if not order.requires_capture:
+        return {"waived": "channel does not require capture (invoice / account)"}
+    return None
+
+
+def _await_capture(conn: Connection, *, order_id: int, channel_id: int, now: datetime) -> None:
+    ex = t.order_exception
+    already = conn.execute(
+        select(ex.c.id).where(
+            ex.c.order_id == order_id, ex.c.kind == "payment_not_captured", ex.c.state == "open"
+        )
+    ).first()
+    if already is None:
+        order_records.open_exception(
+            conn, order_id=order_id, channel_id=channel_id, kind="payment_not_captured",
+            reason="payment is not captured: the order is allocated but not released to pick",
+            detail={}, recommendation="record the payment capture", now=now,
+        )  # fmt: skip
 
 
 class AllocationService:
@@ -188,12 +224,28 @@ class AllocationService:
     def _allocate(self, conn: Connection, order_id: int, actor: Actor) -> AllocationOutcome:
         now = self.clock()
         so, ol, s = t.sales_order, t.order_line, t.sku
-        current = order_records.state_of(conn, order_id, for_update=True)
+        # One read of the order, its channel's capture rule and its payment evidence, locking
+        # the order row (not the channel's) against a concurrent edit or cancel.
+        order = conn.execute(
+            select(
+                so.c.state,
+                so.c.channel_id,
+                so.c.ship_country,
+                so.c.ship_postcode,
+                t.channel.c.requires_capture,
+                *_capture_columns(),
+            )
+            .join(t.channel, t.channel.c.id == so.c.channel_id)
+            .where(so.c.id == order_id)
+            .with_for_update(of=so)
+        ).first()
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist")
+        current = OrderState(order.state)
         if current not in _ALLOCATABLE:
             raise InvalidTransition(
                 f"an order that is {current.value} cannot be allocated", state=current.value
             )
-        order = conn.execute(select(so).where(so.c.id == order_id)).one()
         lines = conn.execute(
             select(ol.c.id, ol.c.sku_id, ol.c.qty, s.c.release_date)
             .join(s, s.c.id == ol.c.sku_id)
@@ -217,7 +269,9 @@ class AllocationService:
             )
             return AllocationOutcome(order_id, OrderState.PREORDER)
         rule = rule_for(conn, order.channel_id)
-        dest = _destination(conn, order.ship_country, order.ship_postcode)
+        dest = None
+        if rule.strategy is StrategyName.PROXIMITY:
+            dest = _destination(conn, order.ship_country, order.ship_postcode)
         cands = candidates(conn, sku_ids=sorted({d.sku_id for d in demands}), destination=dest)
         strategy = make_strategy(rule.strategy, preferred_warehouse_id=rule.preferred_warehouse_id)
         plan = plan_allocation(
@@ -229,23 +283,26 @@ class AllocationService:
         )
         if plan.complete:
             picks = [(p.line_id, p.stock_level_id, p.qty) for p in plan.picks]
-            ids = reserve_plan(conn, picks, now=now)  # LostRace propagates: re-plan
-            evidence = {
-                "reservations": ids,
-                "rule": rule.name,
-                "strategy": rule.strategy.value,
-                "warehouses": list(plan.warehouse_ids),
-            }
-            order_records.transition(
-                conn,
-                order_id=order_id,
-                target=OrderState.ALLOCATED,
-                evidence=evidence,
-                actor=actor,
-                now=now,
-                current=current,
+            ids = stock.insert_reservations(conn, picks, now=now)
+            steps: list[tuple[OrderState, dict[str, Any]]] = [
+                (OrderState.ALLOCATED, {
+                    "reservations": ids, "rule": rule.name, "strategy": rule.strategy.value,
+                    "warehouses": list(plan.warehouse_ids),
+                }),
+            ]  # fmt: skip
+            payment = _payment_evidence(order)
+            if payment is not None:
+                steps.append(
+                    (OrderState.RELEASED, {"reservations": ids, "payment_capture": payment})
+                )
+            else:
+                _await_capture(conn, order_id=order_id, channel_id=order.channel_id, now=now)
+            state = order_records.transition_chain(
+                conn, order_id=order_id, current=current, steps=steps, actor=actor, now=now
             )
-            state = try_release(conn, order_id=order_id, actor=actor, now=now)
+            # The contended stock rows are written last, so their locks are held only for
+            # this statement and the commit. A lost race raises LostRace: re-plan.
+            reserve_rows(conn, picks)
             return AllocationOutcome(order_id, state, tuple(ids))
         shortage = [
             {"line_id": x.line_id, "sku_id": x.sku_id, "missing": x.missing} for x in plan.shortages
@@ -294,66 +351,24 @@ class AllocationService:
 def try_release(conn: Connection, *, order_id: int, actor: Actor, now: datetime) -> OrderState:
     """Release an allocated order to the floor if its payment is captured; otherwise it stays
     allocated (keeping its stock) and the exception queue says what it waits for."""
-    so, pc, ch = t.sales_order, t.payment_capture, t.channel
+    so = t.sales_order
     order = conn.execute(
-        select(so.c.state, so.c.channel_id, ch.c.requires_capture)
-        .join(ch, ch.c.id == so.c.channel_id)
+        select(so.c.state, so.c.channel_id, t.channel.c.requires_capture, *_capture_columns())
+        .join(t.channel, t.channel.c.id == so.c.channel_id)
         .where(so.c.id == order_id)
     ).one()
     state = OrderState(order.state)
     if state is not OrderState.ALLOCATED:
         return state
-    reservation_ids = active_reservation_ids(conn, order_id)
-    capture = conn.execute(
-        select(pc.c.reference, pc.c.amount, pc.c.source).where(pc.c.order_id == order_id).limit(1)
-    ).first()
-    if capture is not None:
-        payment: dict[str, object] = {
-            "reference": capture.reference,
-            "amount": str(capture.amount),
-            "source": capture.source,
-        }
-    elif not order.requires_capture:
-        payment = {"waived": "channel does not require capture (invoice / account)"}
-    else:
-        ex = t.order_exception
-        already = conn.execute(
-            select(ex.c.id).where(
-                ex.c.order_id == order_id, ex.c.kind == "payment_not_captured", ex.c.state == "open"
-            )
-        ).first()
-        if already is None:
-            order_records.open_exception(
-                conn,
-                order_id=order_id,
-                channel_id=order.channel_id,
-                kind="payment_not_captured",
-                reason="payment is not captured: the order is allocated but not released to pick",
-                detail={},
-                recommendation="record the payment capture",
-                now=now,
-            )
+    payment = _payment_evidence(order)
+    if payment is None:
+        _await_capture(conn, order_id=order_id, channel_id=order.channel_id, now=now)
         return state
-    order_records.transition(
-        conn,
-        order_id=order_id,
-        target=OrderState.RELEASED,
-        evidence={"reservations": reservation_ids, "payment_capture": payment},
-        actor=actor,
-        now=now,
-        current=state,
-    )
-    audit.record(
-        conn,
-        at=now,
-        station_id=actor.station_id,
-        operator_id=actor.operator_id,
-        entity="order",
-        entity_id=order_id,
-        action="release",
-        detail={"payment": payment},
-    )
-    return OrderState.RELEASED
+    return order_records.transition_chain(
+        conn, order_id=order_id, current=state, actor=actor, now=now,
+        steps=[(OrderState.RELEASED, {"reservations": active_reservation_ids(conn, order_id),
+                                      "payment_capture": payment})],
+    )  # fmt: skip
 
 
 def active_reservation_ids(conn: Connection, order_id: int) -> list[int]:

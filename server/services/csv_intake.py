@@ -16,7 +16,7 @@ from server.services.intake import IntakeResult, IntakeService, channel_by_code
 
 # Orders per transaction: large enough that 10,000 orders import in seconds, small enough that
 # the SQLite write lock is never held long against the benches.
-BATCH = 250
+BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +65,9 @@ class CsvIntakeService:
             def batch(
                 conn: Connection, chunk: list[csv_orders.CsvOrder] = chunk
             ) -> list[IntakeResult]:
-                return [
-                    self.intake.ingest_in(
-                        conn, channel_code=channel_code, order=o.order, actor=actor, claim=None
-                    )
-                    for o in chunk
-                ]
+                return self.intake.ingest_many(
+                    conn, channel_code=channel_code, orders=[o.order for o in chunk], actor=actor
+                )
 
             try:
                 results.extend(uow.write(batch))

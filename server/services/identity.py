@@ -224,23 +224,42 @@ class IdentityService:
 
         return self.uow.write(work)
 
-    def actor_for(self, *, station: StationIdentity, operator_token: str | None) -> Actor:
-        if not operator_token:
-            return Actor(station_id=station.id, name=station.name)
+    def authenticate(self, *, station_token: str, operator_token: str | None) -> Actor:
+        """Station token and operator session in one read: every API call pays for it."""
 
         def work(conn: Connection) -> Actor:
             now = self.clock()
-            s, op = t.operator_session, t.operator
-            r = conn.execute(
-                select(op.c.id, op.c.name, op.c.roles, s.c.expires_at, s.c.ended_at, s.c.station_id)
-                .join(op, op.c.id == s.c.operator_id)
-                .where(s.c.token_hash == digest(operator_token))
-            ).first()
-            if r is None or r.ended_at is not None or r.expires_at <= now:
+            st, s, op = t.station, t.operator_session, t.operator
+            if not operator_token:
+                only = conn.execute(
+                    select(st.c.id, st.c.name, st.c.active).where(
+                        st.c.token_hash == digest(station_token)
+                    )
+                ).first()
+                if only is None or not only.active:
+                    raise Unauthenticated("unknown or revoked station token")
+                return Actor(station_id=int(only.id), name=only.name)
+            joined = conn.execute(
+                select(
+                    st.c.id.label("station_id"), st.c.active, op.c.id, op.c.name, op.c.roles,
+                    op.c.active.label("operator_active"), s.c.expires_at, s.c.ended_at,
+                    s.c.station_id.label("session_station"),
+                )
+                .select_from(st)
+                .outerjoin(s, s.c.token_hash == digest(operator_token))
+                .outerjoin(op, op.c.id == s.c.operator_id)
+                .where(st.c.token_hash == digest(station_token))
+            ).first()  # fmt: skip
+            if joined is None or not joined.active:
+                raise Unauthenticated("unknown or revoked station token")
+            r = joined
+            if r.id is None or r.ended_at is not None or r.expires_at <= now:
                 raise Unauthenticated("the operator session is unknown or has ended")
-            if r.station_id != station.id:
+            if not r.operator_active:
+                raise Unauthenticated("the operator is no longer active")
+            if r.session_station != r.station_id:
                 raise Forbidden("that operator session belongs to another station")
-            return Actor(station.id, int(r.id), frozenset(r.roles.split(",")), r.name)
+            return Actor(int(r.station_id), int(r.id), frozenset(r.roles.split(",")), r.name)
 
         return self.uow.read(work)
 

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.db import audit, order_records
+from server.db import order_records
 from server.db import tables as t
 from server.domain.actor import Actor
-from server.domain.address import Address, address_problems
+from server.domain.address import Address
 from server.domain.errors import IdempotencyMismatch, NotFound, ValidationFailed
 from server.domain.intake import IncomingOrder
-from server.domain.orders import OrderState
+from server.domain.orders import OrderState, check_transition
+from server.domain.validation import OrderProblem, order_problems
 from server.services.context import Clock
 from server.services.unit_of_work import UnitOfWork
 
@@ -153,7 +154,6 @@ class IntakeService:
         actor: Actor,
         claim: IdempotencyClaim | None,
     ) -> IntakeResult:
-        now = self.clock()
         if claim is not None:
             stored = stored_response(conn, claim)
             if stored is not None:
@@ -161,120 +161,140 @@ class IntakeService:
                 return IntakeResult(
                     body["order_id"], body["number"], body["state"], False, replayed=True
                 )
-        channel = channel_by_code(conn, channel_code)
-        so = t.sales_order
-        existing = conn.execute(
-            select(so.c.id, so.c.number, so.c.state).where(
-                so.c.channel_id == channel.id, so.c.external_id == order.external_id
-            )
-        ).first()
-        if existing is not None:
-            result = IntakeResult(existing.id, existing.number, existing.state, created=False)
-        else:
-            result = self._create(conn, channel, order, actor, now)
+        [result] = self.ingest_many(conn, channel_code=channel_code, orders=[order], actor=actor)
         if claim is not None:
-            store_response(
-                conn, claim, code=201 if result.created else 200, body=result.body(), now=now
-            )
+            store_response(conn, claim, code=201 if result.created else 200, body=result.body(),
+                           now=self.clock())  # fmt: skip
         return result
 
-    def _create(
+    def ingest_many(
+        self,
+        conn: Connection,
+        *,
+        channel_code: str,
+        orders: list[IncomingOrder],
+        actor: Actor,
+    ) -> list[IntakeResult]:
+        """Land a batch of orders in the caller's transaction with a fixed number of statements
+        (not a number per order): what exists already is answered from the permanent key,
+        the rest is validated in memory and inserted in bulk."""
+        now = self.clock()
+        channel = channel_by_code(conn, channel_code)
+        so = t.sales_order
+        wanted = list(dict.fromkeys(o.external_id for o in orders))
+        existing: dict[str, IntakeResult] = {}
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            for r in conn.execute(
+                select(so.c.id, so.c.number, so.c.state, so.c.external_id).where(
+                    so.c.channel_id == channel.id, so.c.external_id.in_(chunk)
+                )
+            ).all():
+                existing[r.external_id] = IntakeResult(r.id, r.number, r.state, created=False)
+        fresh = list({o.external_id: o for o in reversed(orders)
+                      if o.external_id not in existing}.values())[::-1]  # fmt: skip
+        created = self._create_many(conn, channel, fresh, actor, now) if fresh else {}
+        results = []
+        seen: set[str] = set()
+        for o in orders:
+            if o.external_id in created and o.external_id not in seen:
+                results.append(created[o.external_id])
+            else:
+                first = created.get(o.external_id) or existing[o.external_id]
+                results.append(IntakeResult(first.order_id, first.number, first.state, False))
+            seen.add(o.external_id)
+        return results
+
+    def _create_many(
         self,
         conn: Connection,
         channel: ChannelInfo,
-        order: IncomingOrder,
+        orders: list[IncomingOrder],
         actor: Actor,
         now: datetime,
-    ) -> IntakeResult:
+    ) -> dict[str, IntakeResult]:
         so, ol = t.sales_order, t.order_line
-        a = order.address
-        order_id = int(
-            conn.execute(
-                insert(so)
-                .values(
-                    number=f"tmp-{channel.id}-{order.external_id}"[:40],
-                    channel_id=channel.id,
-                    external_id=order.external_id,
-                    kind=order.kind,
-                    state=OrderState.RECEIVED.value,
-                    payment_captured=order.payment_captured,
-                    ship_name=a.name,
-                    ship_line1=a.line1,
-                    ship_line2=a.line2,
-                    ship_city=a.city,
-                    ship_region=a.region,
-                    ship_postcode=a.postcode,
-                    ship_country=a.country.upper(),
-                    ship_phone=a.phone,
-                    email=order.email,
-                    ship_by=order.ship_by,
-                    station_id=actor.station_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(so.c.id)
-            ).scalar_one()
+        mapping = listing_map(conn, channel.id,
+                              sorted({x.listing_sku for o in orders for x in o.lines}))  # fmt: skip
+        origin = self.origin_country if self.phone_international else None
+        problems = [
+            order_problems(
+                unmapped=[(n, x.listing_sku) for n, x in enumerate(o.lines, start=1)
+                          if x.listing_sku not in mapping],
+                address=o.address, origin_country=origin, phone_required=channel.requires_phone,
+            )
+            for o in orders
+        ]  # fmt: skip
+        targets = [OrderState.ON_HOLD if p else OrderState.ACCEPTED for p in problems]
+        order_rows = [
+            {
+                "number": f"tmp-{channel.id}-{o.external_id}"[:40], "channel_id": channel.id,
+                "external_id": o.external_id, "kind": o.kind, "state": target.value,
+                "payment_captured": o.payment_captured,
+                "ship_name": o.address.name, "ship_line1": o.address.line1,
+                "ship_line2": o.address.line2, "ship_city": o.address.city,
+                "ship_region": o.address.region, "ship_postcode": o.address.postcode,
+                "ship_country": o.address.country.upper(), "ship_phone": o.address.phone,
+                "email": o.email, "ship_by": o.ship_by, "station_id": actor.station_id,
+                "created_at": now, "updated_at": now,
+            }
+            for o, target in zip(orders, targets, strict=True)
+        ]  # fmt: skip
+        ids = [
+            int(i)
+            for i in conn.execute(
+                insert(so).returning(so.c.id, sort_by_parameter_order=True), order_rows
+            ).scalars()
+        ]
+        numbers = [f"PL{i:07d}" for i in ids]
+        conn.execute(
+            update(so).where(so.c.id == bindparam("b_id")).values(number=bindparam("b_number")),
+            [{"b_id": i, "b_number": n} for i, n in zip(ids, numbers, strict=True)],
         )
-        number = f"PL{order_id:07d}"
-        conn.execute(update(so).where(so.c.id == order_id).values(number=number))
-        mapping = listing_map(conn, channel.id, [line.listing_sku for line in order.lines])
         conn.execute(
             insert(ol),
             [
-                {
-                    "order_id": order_id,
-                    "line_no": no,
-                    "listing_sku": line.listing_sku,
-                    "sku_id": mapping.get(line.listing_sku),
-                    "qty": line.qty,
-                    "unit_price": line.unit_price,
-                    "title": line.title[:300],
-                }
-                for no, line in enumerate(order.lines, start=1)
+                {"order_id": oid, "line_no": n, "listing_sku": x.listing_sku,
+                 "sku_id": mapping.get(x.listing_sku), "qty": x.qty, "unit_price": x.unit_price,
+                 "title": x.title[:300]}
+                for oid, o in zip(ids, orders, strict=True)
+                for n, x in enumerate(o.lines, start=1)
             ],
-        )
-        conn.execute(
-            insert(t.order_transition).values(
-                order_id=order_id,
-                from_state=None,
-                to_state=OrderState.RECEIVED.value,
-                evidence={"intake": channel.code, "external_id": order.external_id},
-                station_id=actor.station_id,
-                operator_id=actor.operator_id,
-                created_at=now,
-            )
-        )
-        audit.record(
-            conn,
-            at=now,
-            station_id=actor.station_id,
-            operator_id=actor.operator_id,
-            entity="order",
-            entity_id=order_id,
-            action="create",
-            detail={"channel": channel.code, "external_id": order.external_id},
-        )
-        if order.payment_captured:
-            conn.execute(
-                insert(t.payment_capture).values(
-                    order_id=order_id,
-                    reference=order.payment_reference or f"{channel.code}:{order.external_id}",
-                    amount=order.total,
-                    currency=order.currency,
-                    source=channel.code,
-                    created_at=now,
+        )  # fmt: skip
+        captures = [
+            {"order_id": oid, "reference": o.payment_reference or f"{channel.code}:{o.external_id}",
+             "amount": o.total, "currency": o.currency, "source": channel.code, "created_at": now}
+            for oid, o in zip(ids, orders, strict=True)
+            if o.payment_captured
+        ]  # fmt: skip
+        if captures:
+            conn.execute(insert(t.payment_capture), captures)
+        flat = [(oid, channel.id, p) for oid, ps in zip(ids, problems, strict=True) for p in ps]
+        exception_ids = iter(_open_problems(conn, flat, now=now) if flat else [])
+        history = []
+        for oid, o, ps, target in zip(ids, orders, problems, targets, strict=True):
+            evidence = {"exceptions": [next(exception_ids) for _ in ps]} if ps else dict(_VALID)
+            check_transition(current=OrderState.RECEIVED, target=target, evidence=evidence)
+            for before, after, ev in (
+                (None, OrderState.RECEIVED, {"intake": channel.code, "external_id": o.external_id}),
+                (OrderState.RECEIVED, target, evidence),
+            ):
+                history.append(
+                    {
+                        "order_id": oid,
+                        "from_state": before.value if before else None,
+                        "to_state": after.value,
+                        "evidence": ev,
+                        "station_id": actor.station_id,
+                        "operator_id": actor.operator_id,
+                        "created_at": now,
+                    }
                 )
-            )
-        state = validate_order(
-            conn,
-            order_id=order_id,
-            channel=channel,
-            actor=actor,
-            now=now,
-            origin_country=self.origin_country if self.phone_international else None,
-            current=OrderState.RECEIVED,
-        )
-        return IntakeResult(order_id, number, state.value, created=True)
+        conn.execute(insert(t.order_transition), history)
+        return {
+            o.external_id: IntakeResult(oid, number, target.value, created=True)
+            for oid, number, o, target in zip(ids, numbers, orders, targets, strict=True)
+        }
 
 
 def listing_map(conn: Connection, channel_id: int, listing_skus: list[str]) -> dict[str, int]:
@@ -305,70 +325,46 @@ def validate_order(
     origin_country: str | None,
     current: OrderState,
 ) -> OrderState:
-    """Check what the floor needs before an order may be allocated; park it with reasons if not."""
+    """Check again what the floor needs before an order may be allocated (after an edit or a
+    resolved exception); park it with reasons if something is still wrong."""
     so, ol = t.sales_order, t.order_line
     o = conn.execute(select(so).where(so.c.id == order_id)).one()
     address = Address(
-        o.ship_name,
-        o.ship_line1,
-        o.ship_line2,
-        o.ship_city,
-        o.ship_region,
-        o.ship_postcode,
-        o.ship_country,
-        o.ship_phone,
-    )
-    exception_ids: list[int] = []
-    for line_no, listing in conn.execute(
-        select(ol.c.line_no, ol.c.listing_sku).where(
-            ol.c.order_id == order_id, ol.c.sku_id.is_(None), ol.c.line_no > 0
-        )
-    ).all():
-        exception_ids.append(
-            order_records.open_exception(
-                conn,
-                order_id=order_id,
-                channel_id=channel.id,
-                kind="unmapped_sku",
-                reason=f"line {line_no}: listing SKU {listing!r} is not mapped to the catalog",
-                detail={"line_no": line_no, "listing_sku": listing},
-                recommendation="map the listing to a catalog SKU",
-                now=now,
+        o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region,
+        o.ship_postcode, o.ship_country, o.ship_phone,
+    )  # fmt: skip
+    unmapped = [
+        (int(n), str(listing))
+        for n, listing in conn.execute(
+            select(ol.c.line_no, ol.c.listing_sku).where(
+                ol.c.order_id == order_id, ol.c.sku_id.is_(None), ol.c.line_no > 0
             )
-        )
-    for problem in address_problems(
-        address=address, origin_country=origin_country, phone_required=channel.requires_phone
-    ):
-        exception_ids.append(
-            order_records.open_exception(
-                conn,
-                order_id=order_id,
-                channel_id=channel.id,
-                kind=problem.kind,
-                reason=problem.reason,
-                detail={},
-                recommendation="correct the address with the customer",
-                now=now,
-            )
-        )
-    if exception_ids:
-        order_records.transition(
-            conn,
-            order_id=order_id,
-            target=OrderState.ON_HOLD,
-            evidence={"exceptions": exception_ids},
-            actor=actor,
-            now=now,
-            current=current,
-        )
-        return OrderState.ON_HOLD
-    order_records.transition(
-        conn,
-        order_id=order_id,
-        target=OrderState.ACCEPTED,
-        evidence={"validation": {"lines_mapped": True, "address": "ok"}},
-        actor=actor,
-        now=now,
-        current=current,
-    )
-    return OrderState.ACCEPTED
+        ).all()
+    ]
+    problems = order_problems(unmapped=unmapped, address=address, origin_country=origin_country,
+                              phone_required=channel.requires_phone)  # fmt: skip
+    if problems:
+        ids = _open_problems(conn, [(order_id, channel.id, p) for p in problems], now=now)
+        target, evidence = OrderState.ON_HOLD, {"exceptions": ids}
+    else:
+        target, evidence = OrderState.ACCEPTED, dict(_VALID)
+    order_records.transition(conn, order_id=order_id, target=target, evidence=evidence,
+                             actor=actor, now=now, current=current)  # fmt: skip
+    return target
+
+
+_VALID: dict[str, Any] = {"validation": {"lines_mapped": True, "address": "ok"}}
+
+
+def _open_problems(
+    conn: Connection, problems: list[tuple[int, int, OrderProblem]], *, now: datetime
+) -> list[int]:
+    ex = t.order_exception
+    rows = [
+        {"order_id": oid, "channel_id": cid, "kind": p.kind, "reason": p.reason,
+         "detail": p.detail, "recommendation": p.recommendation, "state": "open",
+         "dedup_key": None, "created_at": now}
+        for oid, cid, p in problems
+    ]  # fmt: skip
+    res = conn.execute(insert(ex).returning(ex.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in res.scalars()]

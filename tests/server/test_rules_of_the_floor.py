@@ -247,7 +247,7 @@ def test_station_enrols_once_and_operators_sign_in_by_badge(svc: Services) -> No
     with pytest.raises(Unauthenticated):
         svc.identity.login(station_id=station.id, badge="BADGE-P", pin="9999")
     login = svc.identity.login(station_id=station.id, badge="BADGE-P", pin="1234")
-    actor = svc.identity.actor_for(station=station, operator_token=login.token)
+    actor = svc.identity.authenticate(station_token=token, operator_token=login.token)
     assert actor.station_id == station.id and actor.roles == frozenset({"packer"})
 
 
