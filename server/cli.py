@@ -79,6 +79,14 @@ def cmd_enrolment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postcodes(args: argparse.Namespace) -> int:
+    svc = _services(ServerSettings())
+    with open(args.file, encoding="utf-8") as fh:
+        n = svc.catalog.import_postcodes(content=fh.read())
+    print(f"{n} postcode centroids loaded")
+    return 0
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     settings = ServerSettings()
     upgrade(settings.resolved_database_url())
@@ -99,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
         func=cmd_migrate
     )
+    pc = sub.add_parser("import-postcodes", help="load postcode centroids (GeoNames dump or CSV)")
+    pc.add_argument("file")
+    pc.set_defaults(func=cmd_postcodes)
     op = sub.add_parser("create-operator", help="add an operator with a badge")
     op.add_argument("--name", required=True)
     op.add_argument("--badge", required=True)

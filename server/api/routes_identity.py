@@ -14,6 +14,7 @@ from shared.contract.stations import (
     LoginIn,
     LoginOut,
     OperatorIn,
+    SupervisorBadgesOut,
 )
 
 router = APIRouter(tags=["stations and operators"])
@@ -49,3 +50,8 @@ def login(body: LoginIn, svc: ServicesDep, st: StationDep) -> LoginOut:
     return LoginOut(
         token=got.token, operator_id=got.operator_id, name=got.name, roles=list(got.roles)
     )
+
+
+@router.get("/operators/supervisor-badges")
+def supervisor_badges(svc: ServicesDep, _: StationDep) -> SupervisorBadgesOut:
+    return SupervisorBadgesOut(sha256=svc.identity.supervisor_badge_digests())

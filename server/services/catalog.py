@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text, tuple_, update
 
 from server.db import audit
 from server.db import tables as t
@@ -358,6 +358,45 @@ class CatalogService:
             except Exception as exc:  # one row's database error must not lose the others
                 errors.append((line, f"{type(exc).__name__}: {exc}"))
         return ImportReport(created, updated, tuple(errors))
+
+    def import_postcodes(self, *, content: str) -> int:
+        """Postcode centroids for proximity allocation, from the GeoNames postal-code dump
+        (tab-separated: country, postal code, place, admin..., latitude, longitude, accuracy)
+        or a CSV `country,prefix,latitude,longitude`. Re-importing replaces values."""
+        rows: dict[tuple[str, str], tuple[float, float]] = {}
+        for n, line in enumerate(content.splitlines(), start=1):
+            if not line.strip() or line.lower().startswith("country,"):
+                continue
+            parts = line.split("\t") if "\t" in line else line.split(",")
+            try:
+                if len(parts) >= 11:  # GeoNames: latitude and longitude are columns 10 and 11
+                    country, code, lat, lon = parts[0], parts[1], parts[9], parts[10]
+                else:
+                    country, code, lat, lon = parts[:4]
+                key = (country.strip().upper(), code.replace(" ", "").upper())
+                rows[key] = (float(lat), float(lon))
+            except (ValueError, IndexError) as exc:
+                raise ValidationFailed(f"postcode line {n} is not readable: {exc}") from exc
+            if not (-90 <= rows[key][0] <= 90 and -180 <= rows[key][1] <= 180):
+                raise ValidationFailed(f"postcode line {n}: coordinates out of range")
+
+        def work(conn: Connection) -> int:
+            pc = t.postcode_centroid
+            keys = list(rows)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                conn.execute(delete(pc).where(tuple_(pc.c.country, pc.c.prefix).in_(chunk)))
+                conn.execute(
+                    insert(pc),
+                    [
+                        {"country": c, "prefix": p, "latitude": rows[(c, p)][0],
+                         "longitude": rows[(c, p)][1]}
+                        for c, p in chunk
+                    ],
+                )  # fmt: skip
+            return len(keys)
+
+        return self.uow.write(work)
 
     def map_listing(self, *, channel_id: int, listing_sku: str, sku_id: int, actor: Actor) -> None:
         def work(conn: Connection) -> None:

@@ -263,6 +263,21 @@ class IdentityService:
 
         return self.uow.read(work)
 
+    def supervisor_badge_digests(self) -> list[str]:
+        """SHA-256 digests of active supervisors' badges: a bench checks an override badge
+        against these while offline, and never learns a badge it has not seen scanned."""
+
+        def work(conn: Connection) -> list[str]:
+            op = t.operator
+            rows = conn.execute(select(op.c.badge_hash, op.c.roles).where(op.c.active.is_(True)))
+            return sorted(
+                str(r.badge_hash)
+                for r in rows
+                if {"supervisor", "admin"} & set(str(r.roles).split(","))
+            )
+
+        return self.uow.read(work)
+
     def badge_actor(self, *, station_id: int | None, badge: str, pin: str | None) -> Actor:
         """Resolve a badge scanned for a one-off decision (an approval) without a session."""
 

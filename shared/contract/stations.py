@@ -76,3 +76,9 @@ class ApprovalOut(Model):
     decision_reason: str | None
     result: dict[str, Any] | None
     created_at: datetime
+
+
+class SupervisorBadgesOut(Model):
+    """SHA-256 (hex) of each active supervisor's badge text."""
+
+    sha256: list[str]

@@ -265,3 +265,12 @@ def test_backorder_rule_waits_and_receipt_fills_it(svc: Services) -> None:
     assert svc.allocation.waiting_for(sku_id=w.skus["SKU-A"]) == [oid]
     svc.allocation.allocate(order_id=oid, actor=SYSTEM)
     assert svc.orders.get(order_id=oid).state == "released"
+
+
+def test_stations_get_supervisor_badge_digests_not_badges(svc: Services) -> None:
+    import hashlib
+
+    svc.identity.create_operator(name="S", badge="BADGE-S1", roles={"supervisor"}, actor=SYSTEM)
+    svc.identity.create_operator(name="P", badge="BADGE-P1", roles={"packer"}, actor=SYSTEM)
+    digests = svc.identity.supervisor_badge_digests()
+    assert digests == [hashlib.sha256(b"BADGE-S1").hexdigest()]
