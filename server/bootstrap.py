@@ -16,8 +16,10 @@ from server.services.exceptions import ExceptionService
 from server.services.identity import IdentityService
 from server.services.intake import IntakeService
 from server.services.ledger import LedgerService
+from server.services.live_events import LiveEvents
 from server.services.orders import OrderService
 from server.services.rules import RuleService
+from server.services.station_events import StationEventService
 from server.services.tasks import TaskService
 from server.services.unit_of_work import UnitOfWork
 from server.settings import ServerSettings
@@ -41,6 +43,8 @@ class Services:
     counts: CountService
     tasks: TaskService
     rules: RuleService
+    live: LiveEvents
+    station_events: StationEventService
 
     def close(self) -> None:
         self.db.dispose()
@@ -62,8 +66,13 @@ def build_services(
         phone_international=settings.phone_required_international,
     )
     allocation = AllocationService(uow=uow, clock=clock)
+    live = LiveEvents()
     orders = OrderService(
-        uow=uow, clock=clock, origin_country=origin, deduct_at=OrderState(settings.deduct_at)
+        uow=uow,
+        clock=clock,
+        origin_country=origin,
+        deduct_at=OrderState(settings.deduct_at),
+        live=live,
     )
     approvals = ApprovalService(uow=uow, clock=clock)
     return Services(
@@ -92,4 +101,6 @@ def build_services(
         ),
         tasks=TaskService(uow=uow, clock=clock),
         rules=RuleService(uow=uow, clock=clock),
+        live=live,
+        station_events=StationEventService(uow=uow, clock=clock),
     )

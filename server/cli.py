@@ -43,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Serving on http://{args.host}:{args.port}  (API docs at /docs, health at /healthz)")
     print("The bench station arrives with the station issue; `packline-station` says so.")
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(create_app(svc), host=args.host, port=args.port)
+    uvicorn.run(create_app(svc), host=args.host, port=args.port, timeout_graceful_shutdown=5)
     return 0
 
 

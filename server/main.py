@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from server.api import problems
+from server.api import problems, routes_events
 from server.api.routes_catalog import router as catalog_router
 from server.api.routes_floor import router as floor_router
 from server.api.routes_identity import router as identity_router
@@ -29,6 +29,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        services.live.close_all()  # open event streams would otherwise hold shutdown forever
         services.close()
 
     app = FastAPI(
@@ -41,6 +42,7 @@ def create_app(services: Services) -> FastAPI:
     problems.install(app)
     for router in (identity_router, catalog_router, stock_router, orders_router, floor_router):
         app.include_router(router, prefix=API_PREFIX)
+    routes_events.install(app, events=services.station_events, live=services.live)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
@@ -68,4 +70,9 @@ def serve(argv: list[str] | None = None) -> None:
     settings = ServerSettings()
     url = settings.resolved_database_url()
     upgrade(url)  # the schema is always current before the first request
-    uvicorn.run(create_app(build_services(settings)), host=args.host, port=args.port)
+    uvicorn.run(
+        create_app(build_services(settings)),
+        host=args.host,
+        port=args.port,
+        timeout_graceful_shutdown=5,
+    )

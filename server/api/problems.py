@@ -9,10 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.domain import errors as e
+from server.services.unit_of_work import CONSTRAINT_REFUSED, VALUE_OUT_OF_RANGE
 from shared.contract import PROBLEM_BASE
 
 log = logging.getLogger(__name__)
@@ -84,23 +84,23 @@ def install(app: FastAPI) -> None:
 
     # Backstops: a value the database cannot hold, or a constraint a use case did not check
     # first, is the client's problem to fix — never a 500 with the request half-understood.
-    @app.exception_handler(DataError)
-    async def out_of_range(_: Request, exc: DataError) -> JSONResponse:
-        return problem(422, "value-out-of-range", "A value is out of range", str(exc.orig))
+    async def out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        return problem(422, "value-out-of-range", "A value is out of range",
+                       str(getattr(exc, "orig", exc)))  # fmt: skip
 
-    @app.exception_handler(OverflowError)
-    async def overflow(_: Request, exc: OverflowError) -> JSONResponse:
-        return problem(422, "value-out-of-range", "A value is out of range", str(exc))
-
-    @app.exception_handler(IntegrityError)
-    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("constraint refused a write: %s", exc.orig)
+    async def integrity(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("constraint refused a write: %s", getattr(exc, "orig", exc))
         return problem(
             409,
             "constraint-violation",
             "The change conflicts with existing data",
             "a database constraint refused the change; nothing was applied",
         )
+
+    for kind in VALUE_OUT_OF_RANGE:
+        app.add_exception_handler(kind, out_of_range)
+    for kind in CONSTRAINT_REFUSED:
+        app.add_exception_handler(kind, integrity)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -35,6 +35,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "payment_not_captured": ("capture", "cancel"),
     "csv_row": ("dismiss",),
     "late_cancellation": ("dismiss",),
+    # The units are released already; a person checks the shelf (and counts it if needed).
+    "short_pick": ("dismiss",),
 }
 
 

@@ -55,6 +55,7 @@ class LiveEvents:
         self._lock = threading.Lock()
         self._subs: set[Subscription] = set()
         self._seq = 0
+        self._closed = False
 
     @property
     def subscriber_count(self) -> int:
@@ -88,8 +89,15 @@ class LiveEvents:
         with self._lock:
             self._subs.discard(sub)
 
-    def close_all(self) -> None:
+    def open(self) -> None:
         with self._lock:
+            self._closed = False
+
+    def close_all(self) -> None:
+        """End every stream and refuse new ones: call when the process starts shutting down,
+        since an open stream never finishes and would hold up a graceful shutdown."""
+        with self._lock:
+            self._closed = True
             subs, self._subs = list(self._subs), set()
         for sub in subs:
             with contextlib.suppress(RuntimeError):  # that loop is already closed
@@ -101,6 +109,10 @@ class LiveEvents:
         Subscribes when the body starts, so a client that vanished before that leaves nothing
         behind; everything published after the `connected` comment reaches this stream.
         """
+        with self._lock:
+            closed = self._closed
+        if closed:
+            return  # shutting down: an empty stream, the station retries after its back-off
         sub = self.subscribe()
         try:
             # Sent at once so the client sees the stream open (and proxies flush headers).

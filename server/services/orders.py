@@ -21,6 +21,7 @@ from server.services.allocation import release_order_reservations, try_release
 from server.services.context import Clock
 from server.services.intake import channel_by_code, listing_map, validate_order
 from server.services.ledger import deduct_order
+from server.services.live_events import LiveEvents
 from server.services.unit_of_work import UnitOfWork
 
 
@@ -122,7 +123,10 @@ class OrderService:
         clock: Clock,
         origin_country: str | None,
         deduct_at: OrderState = OrderState.SHIPPED,
+        live: LiveEvents | None = None,
     ) -> None:
+        # Stations at the bench hear about cancels and edits through this, after commit.
+        self.live = live
         # The reservation becomes a deduction at carrier custody, or at handover if configured.
         self.deduct_at = deduct_at
         self.uow = uow
@@ -156,7 +160,12 @@ class OrderService:
             )
             return load_order(conn, order_id)
 
-        return self.uow.write(work)
+        return self._announce(self.uow.write(work), "cancelled")
+
+    def _announce(self, view: OrderView, change: str) -> OrderView:
+        if self.live is not None:
+            self.live.publish_order_changed(order_id=view.id, state=view.state, change=change)
+        return view
 
     def edit(
         self,
@@ -237,7 +246,7 @@ class OrderService:
                     )
             return load_order(conn, order_id)
 
-        return self.uow.write(work)
+        return self._announce(self.uow.write(work), "edited")
 
     def record_capture(
         self,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from server.db.engine import Database
 
@@ -23,6 +23,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _PG_TRANSIENT = {"40001", "40P01"}
+
+# What the database refuses that a use case did not check first: the API edge maps these to
+# client errors without importing the database layer itself.
+VALUE_OUT_OF_RANGE: tuple[type[Exception], ...] = (DataError, OverflowError)
+CONSTRAINT_REFUSED: tuple[type[Exception], ...] = (IntegrityError,)
 
 
 def is_transient(exc: BaseException) -> bool:

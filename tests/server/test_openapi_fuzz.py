@@ -77,6 +77,9 @@ def test_no_operation_answers_5xx_and_every_4xx_is_a_problem(
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
+        if operation.path.endswith("/stations/stream"):
+            # A server-sent event stream never completes by design; its own tests read it.
+            continue
         operations += 1
         _fuzz_operation(operation, base=live_server, auth=auth, sink=failures, calls=calls)
     assert operations >= 20, operations
