@@ -387,10 +387,12 @@ def _override(
     now: datetime,
 ) -> str:
     op = t.operator
-    sup = conn.execute(select(op.c.roles, op.c.active).where(op.c.id == p.supervisor_id)).first()
+    sup = conn.execute(
+        select(op.c.id, op.c.roles, op.c.active).where(op.c.badge_hash == p.supervisor_badge_sha256)
+    ).first()
     if sup is None or not sup.active or not SUPERVISOR_ROLES & set(sup.roles.split(",")):
-        raise ValidationFailed(f"operator {p.supervisor_id} is not an active supervisor")
-    if p.supervisor_id == who.operator_id:
+        raise ValidationFailed("the badge given for the override is not an active supervisor's")
+    if sup.id == who.operator_id:
         raise ValidationFailed("a supervisor cannot override their own scan")
     audit.record(
         conn,
@@ -400,6 +402,11 @@ def _override(
         entity="order",
         entity_id=order_id,
         action="override",
-        detail={**p.model_dump(mode="json"), "event": event.key, "at": event.at.isoformat()},
+        detail={
+            **p.model_dump(mode="json"),
+            "supervisor_id": sup.id,
+            "event": event.key,
+            "at": event.at.isoformat(),
+        },
     )
     return "override recorded"

@@ -70,7 +70,9 @@ class PackCompleted(Model):
 
 
 class Override(Model):
-    supervisor_id: Id
+    # The bench knows the badge it scanned, not the person's id; it sends the badge's SHA-256,
+    # the same digest the server stores and hands out for offline checks.
+    supervisor_badge_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     reason: str = Field(min_length=1, max_length=500)
     line_no: int | None = Field(default=None, ge=1)
     bypassed: str = Field(default="", max_length=80)  # what the override skipped, e.g. "scan"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from server.bootstrap import Services
 from server.db import tables as t
 from server.domain.actor import SYSTEM
+from server.services.identity import digest
 from server.services.live_events import LiveEvents
 from tests.server.http import Credentials, count_rows, sign_in
 from tests.server.world import build_world, place
@@ -163,14 +164,16 @@ def test_recorded_kinds_bad_payloads_and_overrides(
     svc: Services, server: ServerRunner, creds: Credentials
 ) -> None:
     oid = picking_order(svc, "ev-rec")
-    picker = svc.identity.create_operator(
-        name="Pia", badge="BADGE-PICK-1", roles={"picker"}, actor=SYSTEM
-    )
+    svc.identity.create_operator(name="Pia", badge="BADGE-PICK-1", roles={"picker"}, actor=SYSTEM)
     batch = [
         ev("scan_rejected", None, {"reason_code": "wrong_item", "barcode": "123"}),
         ev("unit_picked", oid, {"line_no": 1, "barcode": "8712345678906"}),
         ev("pick_completed", oid, {"lines": "not a list"}),
-        ev("override", oid, {"supervisor_id": picker, "reason": "label torn"}),
+        ev(
+            "override",
+            oid,
+            {"supervisor_badge_sha256": digest("BADGE-PICK-1"), "reason": "label torn"},
+        ),
         ev("pick_completed", 999_999, PICK),
         ev("unit_picked", oid, {"line_no": 1, "barcode": "x"}, operator_id=424242),
     ]
@@ -186,7 +189,9 @@ def test_recorded_kinds_bad_payloads_and_overrides(
     sup_id = svc.identity.create_operator(
         name="Sam", badge="BADGE-BOSS-2", roles={"supervisor"}, actor=SYSTEM
     )
-    [ok] = post(server, creds, [ev("override", oid, {"supervisor_id": sup_id, "reason": "torn"})])
+    assert sup_id
+    badge = {"supervisor_badge_sha256": digest("BADGE-BOSS-2"), "reason": "torn"}
+    [ok] = post(server, creds, [ev("override", oid, badge)])
     assert ok["status"] == "applied"
     events = server.app.state.station_events
     figures = {(f.kind, f.status): f.count for f in events.figures()}
