@@ -23,7 +23,13 @@ def _services(settings: ServerSettings):  # type: ignore[no-untyped-def]
 def cmd_demo(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.demo import seed
+    from server.demo import (
+        PACKER_BADGE,
+        SUPERVISOR_BADGE,
+        demo_barcodes,
+        seed,
+    )
+    from server.demo_launch import start_children, stop_children
     from server.main import create_app
 
     settings = ServerSettings()
@@ -32,18 +38,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     svc = _services(settings)
     empty = svc.uow.read(lambda c: c.execute(select(func.count()).select_from(t.sku)).scalar())
     print(f"packline demo — database: {settings.resolved_database_url()}")
+    code = None
     if not empty:
         info = seed(svc)
+        code = info["enrolment_code"]
         print("Seeded demo data: warehouse AMS, 4 SKUs with stock, 3 released Shopify orders.")
-        print(f"  station enrolment code : {info['enrolment_code']}")
-        print(f"  admin badge            : {info['admin_badge']}")
-        print(f"  packer badge           : {info['packer_badge']}")
+        print(f"  station enrolment code : {code}")
+        print(
+            f"  badges                 : packer {PACKER_BADGE}, supervisor {SUPERVISOR_BADGE}"
+            " (PIN 2468), admin {ADMIN_BADGE}"
+        )
     else:
-        print("Existing demo data kept (delete the database file to start over).")
-    print(f"Serving on http://{args.host}:{args.port}  (API docs at /docs, health at /healthz)")
-    print("The bench station arrives with the station issue; `packline-station` says so.")
+        print("Existing demo data kept (delete the data directory to start over).")
+    url = f"http://{args.host}:{args.port}"
+    print(f"  server                 : {url}  (API docs at /docs, health at /healthz)")
+    children = [] if args.no_station else start_children(
+        data_dir=settings.data_dir, server_url=url, enrolment_code=code,
+        barcodes=demo_barcodes(),
+    )  # fmt: skip
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(create_app(svc), host=args.host, port=args.port, timeout_graceful_shutdown=5)
+    try:
+        uvicorn.run(create_app(svc), host=args.host, port=args.port,
+                    timeout_graceful_shutdown=5)  # fmt: skip
+    finally:
+        stop_children(children)
     return 0
 
 
@@ -100,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="serve the demo on the embedded SQLite database")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8400)
+    demo.add_argument("--no-station", action="store_true", help="serve only; no emulator/station")
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("reconcile", help="prove counters equal the ledger").set_defaults(
         func=cmd_reconcile

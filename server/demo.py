@@ -34,6 +34,31 @@ CATALOG = [
 ]
 
 
+def demo_barcodes() -> list[dict[str, str]]:
+    """What the demo's virtual scanner panel offers: badges, every item barcode, a case, box
+    types, reason cards, and a few barcodes that must be refused."""
+    out = [
+        {"label": "Badge: Pat (packer)", "text": PACKER_BADGE},
+        {"label": "Badge: Sam (supervisor)", "text": SUPERVISOR_BADGE},
+        {"label": "Badge: Ada (admin)", "text": ADMIN_BADGE},
+    ]
+    for _code, name, _grams, _dims, _value, gtin, case, _tracked in CATALOG:
+        out.append({"label": str(name), "text": str(gtin)})
+        if isinstance(case, tuple):
+            out.append({"label": f"{name} (case of {case[1]})", "text": str(case[0])})
+    out += [
+        {"label": "Earl Grey, GS1 lot L2611", "text": "]C1015012345678900\x1d10L2611"},
+        {"label": "Box S", "text": "BOX-S"}, {"label": "Box M", "text": "BOX-M"},
+        {"label": "Box L", "text": "BOX-L"},
+        {"label": "Reason: bin empty", "text": "REASON-EMPTY-BIN"},
+        {"label": "Reason: label damaged", "text": "REASON-LABEL-DAMAGED"},
+        {"label": "WRONG: item not in catalog", "text": "4000000000006"},
+        {"label": "WRONG: bad check digit", "text": "4006381333932"},
+        {"label": "WRONG: expired Earl Grey", "text": "]C1015012345678900\x1d10L2611\x1d17200101"},
+    ]  # fmt: skip
+    return out
+
+
 def seed(svc: Services) -> dict[str, str]:
     """Idempotent enough for a demo: it runs only on an empty database (checked by the caller)."""
     cat, led = svc.catalog, svc.ledger
