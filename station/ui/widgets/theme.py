@@ -1,0 +1,27 @@
+"""Colours and type sizes for a screen read from a metre away, in a bright warehouse."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+
+GREEN = "#1b7f3b"
+RED = "#c62828"
+AMBER = "#b26a00"
+GREY = "#616161"
+INK = "#111111"
+PAPER = "#fafafa"
+
+VERDICT_COLOURS = {"accepted": GREEN, "rejected": RED, "needs": AMBER}
+LIGHT_COLOURS = {"ok": GREEN, "warn": AMBER, "bad": RED, "unknown": GREY}
+
+
+def big(points: int, *, bold: bool = True) -> QFont:
+    font = QFont()
+    font.setPointSize(points)
+    font.setBold(bold)
+    return font
+
+
+HUGE = 40  # the one instruction, the verdict words
+LARGE = 28  # progress count, screen titles
+MEDIUM = 18  # lists, status bar
