@@ -114,8 +114,8 @@ def task_out(task: Task) -> TaskOut:
 
 
 @router.get("/tasks", tags=["tasks"])
-def open_tasks(svc: ServicesDep, _: FloorDep) -> list[TaskOut]:
-    return [task_out(x) for x in svc.tasks.open_tasks()]
+def open_tasks(svc: ServicesDep, who: FloorDep) -> list[TaskOut]:
+    return [task_out(x) for x in svc.tasks.open_tasks(station_id=who.station_id)]
 
 
 @router.post("/tasks/{order_id}/claim", tags=["tasks"])

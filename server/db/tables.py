@@ -266,6 +266,7 @@ sales_order = Table(
     Column("email", String(200), nullable=False, server_default=""),
     Column("ship_by", UtcDateTime()),
     Column("warehouse_id", ForeignKey("warehouse.id")),
+    # The bench that holds the order while it is picked and packed (it resumes it after a restart).
     Column("station_id", ForeignKey("station.id")),
     _created(),
     Column("updated_at", UtcDateTime(), nullable=False),

@@ -235,7 +235,7 @@ class IntakeService:
                 "ship_line2": o.address.line2, "ship_city": o.address.city,
                 "ship_region": o.address.region, "ship_postcode": o.address.postcode,
                 "ship_country": o.address.country.upper(), "ship_phone": o.address.phone,
-                "email": o.email, "ship_by": o.ship_by, "station_id": actor.station_id,
+                "email": o.email, "ship_by": o.ship_by, "station_id": None,
                 "created_at": now, "updated_at": now,
             }
             for o, target in zip(orders, targets, strict=True)

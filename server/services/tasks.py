@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from server.db import order_records
 from server.db import tables as t
@@ -56,21 +56,43 @@ class Task:
     lines: tuple[TaskLine, ...]
 
 
+# States in which an order is physically with one bench.
+_ON_THE_BENCH = (OrderState.PICKING.value, OrderState.PICKED.value, OrderState.PACKING.value)
+
+
 class TaskService:
     def __init__(self, *, uow: UnitOfWork, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
 
-    def open_tasks(self, *, limit: int = 20) -> list[Task]:
+    def open_tasks(self, *, station_id: int | None, limit: int = 20) -> list[Task]:
+        """Released orders, and first the orders this bench already holds: after a restart or
+        a power cut the bench finds its half-done work again instead of leaving it stranded."""
+
         def work(conn: Connection) -> list[Task]:
             so = t.sales_order
-            ids = conn.execute(
-                select(so.c.id)
-                .where(so.c.state == OrderState.RELEASED.value)
-                .order_by(so.c.ship_by.is_(None), so.c.ship_by, so.c.id)
-                .limit(limit)
-            ).scalars()
-            return [build_task(conn, int(i), self.clock) for i in ids]
+            own = (
+                conn.execute(
+                    select(so.c.id)
+                    .where(so.c.station_id == station_id, so.c.state.in_(_ON_THE_BENCH))
+                    .order_by(so.c.id)
+                )
+                .scalars()
+                .all()
+                if station_id is not None
+                else []
+            )
+            ids = (
+                conn.execute(
+                    select(so.c.id)
+                    .where(so.c.state == OrderState.RELEASED.value)
+                    .order_by(so.c.ship_by.is_(None), so.c.ship_by, so.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            return [build_task(conn, int(i), self.clock) for i in [*own, *ids][:limit]]
 
         return self.uow.read(work)
 
@@ -79,6 +101,18 @@ class TaskService:
 
         def work(conn: Connection) -> Task:
             now = self.clock()
+            so = t.sales_order
+            held = conn.execute(
+                select(so.c.state, so.c.station_id).where(so.c.id == order_id).with_for_update()
+            ).first()
+            if (
+                held is not None
+                and held.state in _ON_THE_BENCH
+                and held.station_id is not None
+                and held.station_id == actor.station_id
+            ):
+                return build_task(conn, order_id, self.clock)  # this bench resumes its own work
+            conn.execute(update(so).where(so.c.id == order_id).values(station_id=actor.station_id))
             order_records.transition(
                 conn,
                 order_id=order_id,

@@ -274,3 +274,22 @@ def test_stations_get_supervisor_badge_digests_not_badges(svc: Services) -> None
     svc.identity.create_operator(name="P", badge="BADGE-P1", roles={"packer"}, actor=SYSTEM)
     digests = svc.identity.supervisor_badge_digests()
     assert digests == [hashlib.sha256(b"BADGE-S1").hexdigest()]
+
+
+def test_a_bench_resumes_its_own_order_and_others_cannot_take_it(svc: Services) -> None:
+    w = build_world(svc)
+    svc.ledger.receive(sku_id=w.skus["SKU-A"], location_id=w.bins[0], qty=5, actor=SYSTEM)
+    oid = place(svc, "res-1", ("SKU-A", 1))
+    other = place(svc, "res-2", ("SKU-A", 1))
+    bench_a, bench_b = Actor(station_id=None), Actor(station_id=None)
+    code_a = svc.identity.issue_enrolment_code(station_name="A", kind="bench", actor=SYSTEM)
+    code_b = svc.identity.issue_enrolment_code(station_name="B", kind="bench", actor=SYSTEM)
+    bench_a = Actor(station_id=svc.identity.enrol(code=code_a)[1].id)
+    bench_b = Actor(station_id=svc.identity.enrol(code=code_b)[1].id)
+    svc.tasks.claim(order_id=oid, actor=bench_a)
+    # After a restart bench A sees its own order first, and claiming it again resumes it.
+    assert [x.order_id for x in svc.tasks.open_tasks(station_id=bench_a.station_id)] == [oid, other]
+    assert svc.tasks.claim(order_id=oid, actor=bench_a).state == "picking"
+    assert [x.order_id for x in svc.tasks.open_tasks(station_id=bench_b.station_id)] == [other]
+    with pytest.raises(Exception, match="cannot become picking"):
+        svc.tasks.claim(order_id=oid, actor=bench_b)

@@ -121,8 +121,26 @@ class BenchViewModel(QObject):
         self._show(Screen.LOGIN)
 
     @Slot(object)
-    def on_order_changed(self, _change: object) -> None:
-        if self._screen is Screen.TASKS:
+    def on_order_changed(self, change: object) -> None:
+        """The office cancelled or edited an order. If it is the one on the bench, the work
+        stops at once with words a picker can act on; otherwise the task list refreshes."""
+        order_id = getattr(change, "order_id", None)
+        if self.task is not None and order_id == self.task.order_id and self._screen in (
+            Screen.PICK, Screen.PACK,
+        ):  # fmt: skip
+            what = getattr(change, "change", "changed")
+            number = self.task.number
+            if self.work is not None:
+                self.work.cancel()
+            self.task = None
+            if self._status is not None:
+                self._status.set_order("")
+            self._show(Screen.TASKS)
+            emit(self.verdict, VerdictKind.REJECTED.value,
+                 f"STOP: order {number} was {what} by the office. Put the items back "
+                 "in the tote and give it to your supervisor.")  # fmt: skip
+            self.tasks.refresh()
+        elif self._screen is Screen.TASKS:
             self.tasks.refresh()
 
     # -- flow -----------------------------------------------------------------------------
@@ -143,6 +161,10 @@ class BenchViewModel(QObject):
         self.task = task
         if self._status is not None:
             self._status.set_order(task.number)
+        if task.state in ("picked", "packing"):
+            # Resumed after a restart or handed over from a pick bench: straight to packing.
+            self._picked()
+            return
         vm = PickViewModel(
             session=self._make_pick(task, self.operator),
             journal_append=self._journal_append,
