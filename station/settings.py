@@ -22,7 +22,7 @@ class StationSettings(BaseSettings):
     # Serial scanner: a path (prefer /dev/serial/by-id/...) and the firmware profile id; an
     # empty port with a profile that names USB ids means "find it by vendor/product id".
     scanner_port: str = ""
-    scanner_profile: str = "scanner-honeywell-xenon-1950g-serial"
+    scanner_profile: str = "scanner-honeywell-xenon-1950g-rs232"
     # Keyboard-wedge scanners are recognised by the profile's prefix/suffix instead.
     wedge_profile: str = ""
     # "tcp://host:9100" or "cups://queue"; empty = no printer configured.

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from shared.contract import API_PREFIX
 from shared.contract.events import EventBatch, EventResult, EventResults, StationEvent
 from shared.contract.orders import TaskOut
-from shared.contract.stations import LoginIn, LoginOut
+from shared.contract.stations import EnrolOut, LoginIn, LoginOut, SupervisorBadgesOut
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,6 +43,8 @@ class ServerGateway(Protocol):
     def logout_local(self) -> None: ...
 
     def tasks(self) -> list[TaskOut]: ...
+
+    def supervisor_badges(self) -> list[str]: ...
 
     def claim(self, *, order_id: int) -> TaskOut: ...
 
@@ -100,6 +102,12 @@ class HttpGateway:
             raise ServerUnavailable("the server's task list is not a list")
         return [_parse(TaskOut, x) for x in data]
 
+    def supervisor_badges(self) -> list[str]:
+        """SHA-256 digests of supervisors' badges, for offline override checks."""
+        return _parse(
+            SupervisorBadgesOut, self._request("GET", "/operators/supervisor-badges")
+        ).sha256
+
     def claim(self, *, order_id: int) -> TaskOut:
         return _parse(TaskOut, self._request("POST", f"/tasks/{order_id}/claim"))
 
@@ -147,3 +155,17 @@ def _parse(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ServerUnavailable(f"the server's answer does not fit {model.__name__}") from exc
+
+
+def enrol(*, base_url: str, code: str, timeout_s: float = 10.0) -> EnrolOut:
+    """Exchange the one-time enrolment code for this station's token (once, at installation)."""
+    try:
+        r = httpx.post(f"{base_url.rstrip('/')}{API_PREFIX}/stations/enrol", json={"code": code},
+                       timeout=timeout_s)  # fmt: skip
+    except httpx.HTTPError as exc:
+        raise ServerUnavailable(f"cannot reach {base_url}: {exc}") from exc
+    if r.status_code >= 400:
+        detail = r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
+            "application/problem+json") else r.text  # fmt: skip
+        raise ServerRefused(status=r.status_code, detail=str(detail))
+    return _parse(EnrolOut, r.json())

@@ -7,6 +7,7 @@ without a server.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 
@@ -52,6 +53,14 @@ class FakeGateway:
 
     def logout_local(self) -> None:
         self.operator_id = None
+
+    def supervisor_badges(self) -> list[str]:
+        self._check_online()
+        return sorted(
+            hashlib.sha256(badge.encode()).hexdigest()
+            for badge, (_, _, roles) in self._badges.items()
+            if {"supervisor", "admin"} & set(roles)
+        )
 
     def tasks(self) -> list[TaskOut]:
         self._check_online()

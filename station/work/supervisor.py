@@ -7,6 +7,7 @@ offline), in tests and the demo it is SupervisorBadges.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -121,3 +122,18 @@ class OverrideFlow:
         self._supervisor = badge
         self._step = _Step.REASON
         return Needs(action=Action.SCAN_REASON_CARD, words="Supervisor: scan a reason card")
+
+
+class SupervisorDigests:
+    """Supervisors known by the SHA-256 of their badge, as the server hands them out: the bench
+    can check an override offline without ever holding a list of badges."""
+
+    def __init__(self, digests: Iterable[str]) -> None:
+        self._digests = frozenset(digests)
+
+    def update(self, digests: Iterable[str]) -> None:
+        """Replace the list (after a sign-in refresh); the old one stays in use offline."""
+        self._digests = frozenset(digests)
+
+    def __call__(self, badge: str) -> bool:
+        return hashlib.sha256(badge.encode()).hexdigest() in self._digests

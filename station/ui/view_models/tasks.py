@@ -54,6 +54,10 @@ class TaskListViewModel(QObject):
         self._tasks: tuple[TaskSummary, ...] = ()
         self._inflight = 0
         self._claiming = False
+        self._loading = False
+        # An order label scanned while the list is still loading (right after badging in):
+        # answered when the list arrives instead of refused.
+        self._waiting_number: str | None = None
 
     @property
     def tasks(self) -> tuple[TaskSummary, ...]:
@@ -63,11 +67,17 @@ class TaskListViewModel(QObject):
     def refresh(self) -> None:
         gateway = self._gateway
         self._started()
+        self._loading = True
         self._background.submit(
             lambda: [summarise(t) for t in gateway.tasks()],
             on_result=self._listed,
-            on_error=lambda exc: self._fail(gateway_failure(exc, doing="load the orders")),
+            on_error=self._list_failed,
         )
+
+    def _list_failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self._waiting_number = None
+        self._fail(gateway_failure(exc, doing="load the orders"))
 
     @Slot(object)
     def handle_scan(self, scan: RawScan) -> None:
@@ -75,9 +85,15 @@ class TaskListViewModel(QObject):
         if not isinstance(meaning, OrderScan):
             emit(self.failed, "Scan an order number from the list")
             return
-        found = next((t for t in self._tasks if t.number == meaning.number), None)
+        self._claim_number(meaning.number)
+
+    def _claim_number(self, number: str) -> None:
+        found = next((t for t in self._tasks if t.number == number), None)
+        if found is None and self._loading:
+            self._waiting_number = number
+            return
         if found is None:
-            emit(self.failed, f"{meaning.number} is not in the list: scan one that is")
+            emit(self.failed, f"{number} is not in the list: scan one that is")
             return
         self.claim(order_id=found.order_id)
 
@@ -102,8 +118,12 @@ class TaskListViewModel(QObject):
 
     def _listed(self, tasks: list[TaskSummary]) -> None:
         self._ended()
+        self._loading = False
         self._tasks = tuple(tasks)
         emit(self.tasks_changed, self._tasks)
+        waiting, self._waiting_number = self._waiting_number, None
+        if waiting is not None:
+            self._claim_number(waiting)
 
     def _claimed(self, task: TaskOut) -> None:
         self._claiming = False

@@ -1,0 +1,1 @@
+"""ZPL label builders shared by the bench and the server."""
