@@ -27,6 +27,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         PACKER_BADGE,
         SUPERVISOR_BADGE,
         demo_barcodes,
+        open_order_numbers,
         seed,
     )
     from server.demo_launch import start_children, stop_children
@@ -54,7 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  server                 : {url}  (API docs at /docs, health at /healthz)")
     children = [] if args.no_station else start_children(
         data_dir=settings.data_dir, server_url=url, enrolment_code=code,
-        barcodes=demo_barcodes(),
+        barcodes=demo_barcodes(open_order_numbers(svc)),
     )  # fmt: skip
     logging.basicConfig(level=logging.INFO)
     try:

@@ -34,13 +34,14 @@ CATALOG = [
 ]
 
 
-def demo_barcodes() -> list[dict[str, str]]:
+def demo_barcodes(order_numbers: list[str]) -> list[dict[str, str]]:
     """What the demo's virtual scanner panel offers: badges, every item barcode, a case, box
     types, reason cards, and a few barcodes that must be refused."""
     out = [
         {"label": "Badge: Pat (packer)", "text": PACKER_BADGE},
         {"label": "Badge: Sam (supervisor)", "text": SUPERVISOR_BADGE},
         {"label": "Badge: Ada (admin)", "text": ADMIN_BADGE},
+        *({"label": f"Order {n}", "text": n} for n in order_numbers),
     ]
     for _code, name, _grams, _dims, _value, gtin, case, _tracked in CATALOG:
         out.append({"label": str(name), "text": str(gtin)})
@@ -57,6 +58,10 @@ def demo_barcodes() -> list[dict[str, str]]:
         {"label": "WRONG: expired Earl Grey", "text": "]C1015012345678900\x1d10L2611\x1d17200101"},
     ]  # fmt: skip
     return out
+
+
+def open_order_numbers(svc: Services) -> list[str]:
+    return [t.number for t in svc.tasks.open_tasks(station_id=None)]
 
 
 def seed(svc: Services) -> dict[str, str]:

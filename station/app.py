@@ -23,15 +23,21 @@ from shared.contract.orders import TaskOut
 from shared.labels.carton import CartonLine, carton_label
 from station import credentials
 from station.devices.cups_printer import CupsPrinter
+from station.devices.honeywell_config import Store, configure_on_connect
+from station.devices.honeywell_config import apply as apply_menu_commands
 from station.devices.print_queue import PrintQueue
 from station.devices.printer import LabelPrinter
-from station.devices.profiles import DEFAULT_PROFILE_DIR, load_profile
+from station.devices.profiles import DEFAULT_PROFILE_DIR, ScannerProfile, load_profile
 from station.devices.scale import WeightReading
 from station.devices.scale_poller import ScalePoller
+from station.devices.scanner import BarcodeScanner
 from station.devices.serial_scale import ScaleDialect, SerialScale
 from station.devices.serial_scanner import SerialScanner
+from station.devices.setup_sheet import write_setup_sheet
 from station.devices.tcp_printer import TcpPrinter
+from station.devices.usb_detect import find_port
 from station.devices.virtual_scanner import VirtualScanner
+from station.devices.wedge_filter import WedgeScanner
 from station.settings import StationSettings
 from station.sync.client import HttpGateway, enrol
 from station.sync.journal import Journal
@@ -83,7 +89,7 @@ class Station:
     live: LiveStream
     gateway: HttpGateway
     print_queue: PrintQueue | None
-    scanner: SerialScanner | None
+    scanner: BarcodeScanner | None
     virtual: VirtualScanner | None
     scale: ScalePoller | None
     window: MainWindow | None = None
@@ -142,10 +148,7 @@ def build(
                       on_connected=bridge.on_live_connected)  # fmt: skip
     profile = load_profile(DEFAULT_PROFILE_DIR / f"{settings.scanner_profile}.toml")
     virtual = VirtualScanner(profile=profile) if virtual_scanner else None
-    scanner = None
-    if virtual is not None or settings.scanner_port:
-        port = virtual.port if virtual is not None else settings.scanner_port
-        scanner = SerialScanner(profile=profile, port=port, name=profile.model)
+    scanner = _scanner(settings, profile, virtual)
     scale = None
     if settings.scale_port:
         scale = ScalePoller(
@@ -200,6 +203,28 @@ def build(
     return station
 
 
+def _scanner(
+    settings: StationSettings, profile: ScannerProfile, virtual: VirtualScanner | None
+) -> BarcodeScanner | None:
+    if settings.wedge_profile:
+        # A keyboard-wedge scanner: recognised by its profile's prefix/suffix in the key stream.
+        wedge = load_profile(DEFAULT_PROFILE_DIR / f"{settings.wedge_profile}.toml")
+        return WedgeScanner(framing=wedge.framing, name=wedge.model)
+    if virtual is not None:
+        return SerialScanner(profile=profile, port=virtual.port, name=profile.model)
+    # A power-cycled Honeywell may have lost volatile settings: re-apply them on every connect.
+    configure = configure_on_connect(profile)
+    if settings.scanner_port:
+        return SerialScanner(profile=profile, port=settings.scanner_port, name=profile.model,
+                             configure=configure)  # fmt: skip
+    if profile.usb is not None:
+        # No path configured: find the scanner by the USB ids its profile names, on every
+        # reconnect (the tty number may change after a replug).
+        return SerialScanner(profile=profile, locate=lambda: find_port(profile=profile),
+                             name=profile.model, configure=configure)  # fmt: skip
+    return None
+
+
 def _wire(station: Station, background: Background) -> None:
     bridge, bench, status = station.bridge, station.bench, station.status
     bridge.scanned.connect(bench.handle_scan)
@@ -240,6 +265,38 @@ def _token(settings: StationSettings, code: str | None) -> str:
     return got.token
 
 
+def _tools(args: argparse.Namespace) -> int:
+    settings = StationSettings(
+        **{
+            k: v
+            for k, v in {
+                "scanner_port": args.scanner_port,
+                "scanner_profile": args.scanner_profile,
+            }.items()
+            if v
+        }
+    )
+    profile = load_profile(DEFAULT_PROFILE_DIR / f"{settings.scanner_profile}.toml")
+    if args.setup_sheet:
+        write_setup_sheet(profile=profile, path=args.setup_sheet)
+        print(f"setup sheet for {profile.vendor} {profile.model} written to {args.setup_sheet}")
+    if args.configure_scanner:
+        import serial
+
+        if profile.serial is None or profile.config is None:
+            raise SystemExit(f"{profile.id} cannot be configured over serial")
+        port = settings.scanner_port or find_port(profile=profile)
+        if not port:
+            raise SystemExit("no scanner found: give --scanner-port")
+        s = profile.serial
+        with serial.Serial(port, s.baudrate, bytesize=s.bytesize, parity=s.parity,
+                           stopbits=s.stopbits, timeout=0.2) as link:  # fmt: skip
+            commands = [*profile.config.setup, *profile.config.apply]
+            results = apply_menu_commands(link, commands=commands, store=Store.NON_VOLATILE)
+        print(f"{len(results)} command(s) acknowledged by the scanner on {port}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packline-station")
     parser.add_argument("--server", help="server URL, e.g. http://10.0.0.5:8400")
@@ -250,8 +307,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scanner-profile", help="firmware profile id")
     parser.add_argument("--virtual-scanner", action="store_true", help="demo: scan from a panel")
     parser.add_argument("--demo-barcodes", type=Path, help="demo: JSON list of {label, text}")
+    parser.add_argument(
+        "--setup-sheet",
+        metavar="PDF",
+        type=Path,
+        help="write the scanner profile's setup sheet (settings and programming "
+        "barcodes) to this PDF and exit",
+    )
+    parser.add_argument(
+        "--configure-scanner",
+        action="store_true",
+        help="send the profile's configuration commands to the serial scanner "
+        "(stored permanently) and exit",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    if args.setup_sheet or args.configure_scanner:
+        return _tools(args)
     overrides = {
         k: v
         for k, v in {

@@ -45,3 +45,5 @@ class VirtualScannerDock(QDockWidget):
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         self.setWidget(scroll)
+        # Wide enough to read every label: the panel stands in for a barcode sheet.
+        self.setMinimumWidth(320)

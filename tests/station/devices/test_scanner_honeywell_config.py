@@ -24,6 +24,7 @@ SETTINGS = {
     "SUFBK2": ("", None),
     "PRECA2": ("", None),
     "PREBK2": ("", None),
+    "PAP232": ("", None),  # plug-and-play: RS-232 defaults
 }
 
 
@@ -156,3 +157,29 @@ def test_no_configure_hook_for_profiles_without_honeywell_commands() -> None:
     profiles = load_profiles()
     assert hc.configure_on_connect(profiles["scanner-zebra-ds2208-rs232"]) is None
     assert hc.configure_on_connect(profiles["scanner-honeywell-xenon-1950g-usb_cdc"]) is not None
+
+
+def test_station_command_configures_a_serial_scanner_permanently(link, capsys) -> None:
+    from station.app import main
+
+    pty, port = link
+    port.close()  # the command opens the scanner itself, as on a bench
+    fake = FakeHoneywell(pty)
+    fake.start()
+    rc = main(["--configure-scanner", "--scanner-port", str(pty.link),
+               "--scanner-profile", "scanner-honeywell-xenon-1950g-rs232"])  # fmt: skip
+    fake.join(timeout=10)
+    assert rc == 0
+    body = fake.frames[0].removeprefix(hc.MENU_PREFIX).decode()
+    assert body.startswith("PAP232;232BAD9") and body.endswith(".")  # "." = stored permanently
+    assert "acknowledged" in capsys.readouterr().out
+
+
+def test_station_command_writes_a_setup_sheet(tmp_path: Path) -> None:
+    from station.app import main
+
+    pdf = tmp_path / "sheet.pdf"
+    assert main(["--setup-sheet", str(pdf),
+                 "--scanner-profile", "scanner-honeywell-voyager-1250g-rs232"]) == 0  # fmt: skip
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 2000
