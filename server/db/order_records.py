@@ -16,7 +16,7 @@ from server.domain.orders import OrderState, check_transition
 def state_of(conn: Connection, order_id: int, *, for_update: bool = False) -> OrderState:
     stmt = select(t.sales_order.c.state).where(t.sales_order.c.id == order_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     state = conn.execute(stmt).scalar()
     if state is None:
         raise NotFound(f"order {order_id} does not exist")

@@ -45,20 +45,28 @@ def _row(r: object) -> StockRow:
 def lock_rows(conn: Connection, ids: Iterable[int]) -> None:
     """Lock several counter rows in primary-key order before a multi-row decision.
 
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting a reservation takes a FOR KEY SHARE lock on
+    the stock row it references (the foreign key), in pick order. FOR UPDATE conflicts with
+    that, so two multi-line orders deadlocked; NO KEY UPDATE (what an UPDATE of non-key
+    columns takes anyway) does not, and still orders every counter writer.
+
     SQLAlchemy renders FOR UPDATE as nothing on SQLite; there the BEGIN IMMEDIATE write lock
     already serialises writers, so the no-op is correct rather than an accident.
     """
     ordered = sorted(set(ids))
     if len(ordered) > 1 and conn.dialect.name == "postgresql":
         conn.execute(
-            select(sl.c.id).where(sl.c.id.in_(ordered)).order_by(sl.c.id).with_for_update()
+            select(sl.c.id)
+            .where(sl.c.id.in_(ordered))
+            .order_by(sl.c.id)
+            .with_for_update(key_share=True)
         )
 
 
 def get_row(conn: Connection, stock_level_id: int, *, for_update: bool = False) -> StockRow | None:
     stmt = select(sl).where(sl.c.id == stock_level_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     r = conn.execute(stmt).first()
     return _row(r) if r else None
 

@@ -237,7 +237,7 @@ class AllocationService:
             )
             .join(t.channel, t.channel.c.id == so.c.channel_id)
             .where(so.c.id == order_id)
-            .with_for_update(of=so)
+            .with_for_update(of=so, key_share=True)
         ).first()
         if order is None:
             raise NotFound(f"order {order_id} does not exist")

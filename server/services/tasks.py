@@ -103,7 +103,9 @@ class TaskService:
             now = self.clock()
             so = t.sales_order
             held = conn.execute(
-                select(so.c.state, so.c.station_id).where(so.c.id == order_id).with_for_update()
+                select(so.c.state, so.c.station_id)
+                .where(so.c.id == order_id)
+                .with_for_update(key_share=True)
             ).first()
             if (
                 held is not None

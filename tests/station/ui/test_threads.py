@@ -140,4 +140,5 @@ def test_emitting_many_signals_does_not_use_up_the_reference_to_true(qtbot, task
     before = sys.getrefcount(True)
     for _ in range(2_000):  # 3 emits each: rejected verdict, progress, instruction
         vm.handle_scan(RawScan(text="NOT-A-THING", symbology_id=None, received_at_ns=0))
-    assert abs(sys.getrefcount(True) - before) < 50
+    # The leak would move the count by ~6,000; other live threads move it by a few hundred.
+    assert abs(sys.getrefcount(True) - before) < 1_000
