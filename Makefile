@@ -31,6 +31,8 @@ lint: $(STAMP)
 bench: $(STAMP) postgres
 	$(PY) bench/allocation.py
 	$(PY) bench/intake.py
+	$(PY) bench/journal.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/scan_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
