@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
 from shared.contract.orders import TaskOut
@@ -25,7 +26,7 @@ from station import credentials
 from station.devices.cups_printer import CupsPrinter
 from station.devices.honeywell_config import Store, configure_on_connect
 from station.devices.honeywell_config import apply as apply_menu_commands
-from station.devices.print_queue import PrintQueue
+from station.devices.print_queue import JobState, PrintQueue
 from station.devices.printer import LabelPrinter
 from station.devices.profiles import DEFAULT_PROFILE_DIR, ScannerProfile, load_profile
 from station.devices.scale import WeightReading
@@ -136,8 +137,13 @@ def build(
     printer = make_printer(settings.printer)
     status = StatusViewModel(has_printer=printer is not None)
     print_queue = (
+        # Polled when idle so the status bar shows paper-out or a closed head before a job
+        # fails on it, not after.
         PrintQueue(
-            printer=printer, store=data / "print-queue.sqlite3", on_event=bridge.on_print_event
+            printer=printer,
+            store=data / "print-queue.sqlite3",
+            on_event=bridge.on_print_event,
+            idle_poll=20.0,
         )
         if printer is not None
         else None
@@ -200,7 +206,16 @@ def build(
             bench=station.bench, status=status, sounds=sounds, demo_barcodes=demo_barcodes,
             demo_write=virtual.write if virtual is not None else None,
         )  # fmt: skip
+        if print_queue is not None:
+            # F4: the last label again (torn, smudged, stuck to the wrong carton).
+            reprint = QShortcut(QKeySequence("F4"), station.window)
+            reprint.activated.connect(lambda: reprint_last(print_queue))
     return station
+
+
+def reprint_last(queue: PrintQueue) -> int | None:
+    printed = queue.jobs(state=JobState.PRINTED, limit=1)
+    return queue.reprint(printed[0].id) if printed else None
 
 
 def _scanner(

@@ -91,3 +91,23 @@ def _number_of(svc: Services, external_id: str) -> str:
     so = t.sales_order
     return str(svc.uow.read(lambda c: c.execute(
         select(so.c.number).where(so.c.external_id == external_id)).scalar_one()))  # fmt: skip
+
+
+def test_reprint_last_sends_the_same_label_again(tmp_path: Path) -> None:
+    from station.app import reprint_last
+    from station.devices.print_queue import PrintQueue
+    from station.devices.tcp_printer import TcpPrinter
+
+    with PrinterEmulator(host="127.0.0.1", port=0, out_dir=tmp_path / "labels") as printer:
+        queue = PrintQueue(printer=TcpPrinter(host="127.0.0.1", port=printer.port),
+                           store=tmp_path / "q.sqlite3", on_event=lambda e: None)  # fmt: skip
+        queue.start()
+        try:
+            assert reprint_last(queue) is None  # nothing printed yet: nothing to repeat
+            queue.submit(b"^XA^FO50,50^A0N,40,40^FDcarton 1^FS^XZ", title="one")
+            printer.wait_for_labels(1)
+            assert reprint_last(queue) is not None
+            labels = printer.wait_for_labels(2)
+        finally:
+            queue.stop()
+    assert labels[0] == labels[1]
