@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -95,7 +96,7 @@ def _number_of(svc: Services, external_id: str) -> str:
 
 def test_reprint_last_sends_the_same_label_again(tmp_path: Path) -> None:
     from station.app import reprint_last
-    from station.devices.print_queue import PrintQueue
+    from station.devices.print_queue import JobState, PrintQueue
     from station.devices.tcp_printer import TcpPrinter
 
     with PrinterEmulator(host="127.0.0.1", port=0, out_dir=tmp_path / "labels") as printer:
@@ -106,6 +107,11 @@ def test_reprint_last_sends_the_same_label_again(tmp_path: Path) -> None:
             assert reprint_last(queue) is None  # nothing printed yet: nothing to repeat
             queue.submit(b"^XA^FO50,50^A0N,40,40^FDcarton 1^FS^XZ", title="one")
             printer.wait_for_labels(1)
+            # The queue records "printed" only after the printer's status check that follows
+            # the job, a moment after the emulator has the bytes.
+            deadline = time.monotonic() + 10
+            while not queue.jobs(state=JobState.PRINTED) and time.monotonic() < deadline:
+                time.sleep(0.02)
             assert reprint_last(queue) is not None
             labels = printer.wait_for_labels(2)
         finally:
