@@ -10,13 +10,11 @@ A second replay of the same journal measures the answer "duplicate" and proves n
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,10 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench._support import free_port, scratch_sqlite, services_for  # noqa: E402
+from bench._support import scratch_sqlite, server_process, services_for  # noqa: E402
 from server.db.engine import open_database  # noqa: E402
 from server.db.station_event_tables import station_event  # noqa: E402
 from server.domain.actor import SYSTEM  # noqa: E402
@@ -35,49 +32,6 @@ from shared.contract.events import EventResult, ScanRejected, StationEvent, new_
 from station.sync.client import HttpGateway  # noqa: E402
 from station.sync.journal import Journal  # noqa: E402
 from station.sync.pusher import Pusher  # noqa: E402
-
-
-def _serve(url: str, port: int) -> None:
-    import logging
-
-    import uvicorn
-
-    from server.api.routes_events import install
-    from server.main import create_app
-    from server.services.live_events import LiveEvents
-    from server.services.station_events import StationEventService
-
-    logging.disable(logging.WARNING)
-    services = services_for(url)
-    app = create_app(services)
-    if not hasattr(app.state, "station_events"):  # until create_app wires it
-        install(app, events=StationEventService(uow=services.uow, clock=services.clock),
-                live=LiveEvents())  # fmt: skip
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
-
-
-@contextmanager
-def server_process(url: str) -> Iterator[str]:
-    port = free_port()
-    proc = multiprocessing.get_context("spawn").Process(target=_serve, args=(url, port))
-    proc.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not proc.is_alive():
-            proc.terminate()
-            raise RuntimeError("the server process did not start")
-        time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        proc.terminate()
-        proc.join(timeout=10)
 
 
 class CountingGateway(HttpGateway):

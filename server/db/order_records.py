@@ -9,8 +9,33 @@ from sqlalchemy import Connection, insert, select, update
 
 from server.db import tables as t
 from server.domain.actor import Actor
+from server.domain.address import Address
 from server.domain.errors import NotFound
 from server.domain.orders import OrderState, check_transition
+
+
+def ship_to_values(address: Address) -> dict[str, str]:
+    """The sales_order columns that hold a ship-to address (the one mapping, both ways)."""
+    return {
+        "ship_name": address.name, "ship_line1": address.line1, "ship_line2": address.line2,
+        "ship_city": address.city, "ship_region": address.region,
+        "ship_postcode": address.postcode, "ship_country": address.country.upper(),
+        "ship_phone": address.phone,
+    }  # fmt: skip
+
+
+def ship_to_of(row: Any) -> Address:
+    return Address(
+        row.ship_name, row.ship_line1, row.ship_line2, row.ship_city, row.ship_region,
+        row.ship_postcode, row.ship_country, row.ship_phone,
+    )  # fmt: skip
+
+
+def set_ship_to(conn: Connection, *, order_id: int, address: Address, now: datetime) -> None:
+    so = t.sales_order
+    conn.execute(
+        update(so).where(so.c.id == order_id).values(**ship_to_values(address), updated_at=now)
+    )
 
 
 def state_of(conn: Connection, order_id: int, *, for_update: bool = False) -> OrderState:

@@ -262,21 +262,7 @@ def _apply_address(
         a = Address(**{k: str(data.get(k) or "") for k in Address.__slots__})
     except TypeError as exc:
         raise ValidationFailed(f"address fields: {exc}") from exc
-    conn.execute(
-        update(so)
-        .where(so.c.id == order_id)
-        .values(
-            ship_name=a.name,
-            ship_line1=a.line1,
-            ship_line2=a.line2,
-            ship_city=a.city,
-            ship_region=a.region,
-            ship_postcode=a.postcode,
-            ship_country=a.country.upper(),
-            ship_phone=a.phone,
-            updated_at=now,
-        )
-    )
+    order_records.set_ship_to(conn, order_id=order_id, address=a, now=now)
 
 
 def _revalidate(

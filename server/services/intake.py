@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from server.db import order_records
 from server.db import tables as t
 from server.domain.actor import Actor
-from server.domain.address import Address
 from server.domain.errors import IdempotencyMismatch, NotFound, ValidationFailed
 from server.domain.intake import IncomingOrder
 from server.domain.orders import OrderState, check_transition
@@ -231,10 +230,7 @@ class IntakeService:
                 "number": f"tmp-{channel.id}-{o.external_id}"[:40], "channel_id": channel.id,
                 "external_id": o.external_id, "kind": o.kind, "state": target.value,
                 "payment_captured": o.payment_captured,
-                "ship_name": o.address.name, "ship_line1": o.address.line1,
-                "ship_line2": o.address.line2, "ship_city": o.address.city,
-                "ship_region": o.address.region, "ship_postcode": o.address.postcode,
-                "ship_country": o.address.country.upper(), "ship_phone": o.address.phone,
+                **order_records.ship_to_values(o.address),
                 "email": o.email, "ship_by": o.ship_by, "station_id": None,
                 "created_at": now, "updated_at": now,
             }
@@ -329,10 +325,7 @@ def validate_order(
     resolved exception); park it with reasons if something is still wrong."""
     so, ol = t.sales_order, t.order_line
     o = conn.execute(select(so).where(so.c.id == order_id)).one()
-    address = Address(
-        o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region,
-        o.ship_postcode, o.ship_country, o.ship_phone,
-    )  # fmt: skip
+    address = order_records.ship_to_of(o)
     unmapped = [
         (int(n), str(listing))
         for n, listing in conn.execute(

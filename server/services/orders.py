@@ -91,16 +91,7 @@ def load_order(conn: Connection, order_id: int) -> OrderView:
         external_id=o.external_id,
         state=o.state,
         payment_captured=o.payment_captured,
-        address=Address(
-            o.ship_name,
-            o.ship_line1,
-            o.ship_line2,
-            o.ship_city,
-            o.ship_region,
-            o.ship_postcode,
-            o.ship_country,
-            o.ship_phone,
-        ),
+        address=order_records.ship_to_of(o),
         email=o.email,
         lines=lines,
         open_exceptions=tuple(order_records.open_exception_ids(conn, order_id)),
@@ -186,21 +177,7 @@ class OrderService:
             release_order_reservations(conn, order_id=order_id, now=now)
             changes: dict[str, Any] = {}
             if address is not None:
-                conn.execute(
-                    update(so)
-                    .where(so.c.id == order_id)
-                    .values(
-                        ship_name=address.name,
-                        ship_line1=address.line1,
-                        ship_line2=address.line2,
-                        ship_city=address.city,
-                        ship_region=address.region,
-                        ship_postcode=address.postcode,
-                        ship_country=address.country.upper(),
-                        ship_phone=address.phone,
-                        updated_at=now,
-                    )
-                )
+                order_records.set_ship_to(conn, order_id=order_id, address=address, now=now)
                 changes["address"] = True
             if lines is not None:
                 if not lines or any(x.qty <= 0 for x in lines):

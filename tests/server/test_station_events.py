@@ -21,21 +21,9 @@ from server.services.identity import digest
 from server.services.live_events import LiveEvents
 from tests.server.http import Credentials, count_rows, sign_in
 from tests.server.world import build_world, place
-from tests.station.sync.server_support import ServerRunner, ensure_event_tables, events_app
+from tests.station.sync.server_support import ServerRunner, events_app
 
 AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def pg_url(pg_url: str) -> str:
-    ensure_event_tables(pg_url)  # until the station_event migration lands
-    return pg_url
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(sqlite_template: Any) -> Any:
-    ensure_event_tables(f"sqlite:///{sqlite_template}")
-    return sqlite_template
 
 
 @pytest.fixture

@@ -1,8 +1,5 @@
-"""A real packline server for sync tests: the app with the station-event routes, under uvicorn.
-
-Until the Alembic migration for `station_event` lands, `ensure_event_tables` creates the table
-in the test databases (checkfirst: a no-op once the migration made it).
-"""
+"""A real packline server for sync tests under uvicorn, which can be stopped and started again
+on the same port (the bench's "server went away and came back")."""
 
 from __future__ import annotations
 
@@ -13,29 +10,12 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
-from server.api.routes_events import install
 from server.bootstrap import Services
-from server.db.engine import open_database
-from server.db.station_event_tables import station_event
 from server.main import create_app
-from server.services.live_events import LiveEvents
-from server.services.station_events import StationEventService
-
-
-def ensure_event_tables(url: str) -> None:
-    db = open_database(url, pool_size=1)
-    station_event.create(db.writer, checkfirst=True)
-    db.dispose()
 
 
 def events_app(svc: Services, *, heartbeat_s: float = 15.0) -> FastAPI:
     app = create_app(svc)
-    if not hasattr(app.state, "station_events"):  # not yet wired in create_app
-        install(
-            app,
-            events=StationEventService(uow=svc.uow, clock=svc.clock),
-            live=LiveEvents(heartbeat_s=heartbeat_s),
-        )
     app.state.live_events.heartbeat_s = heartbeat_s  # tests wait for a beat: make it quick
     return app
 
