@@ -96,3 +96,28 @@ def test_virtual_scanner_buttons_write_their_barcode(qtbot, gateway, journal, cl
     assert window.demo_dock is not None
     qtbot.mouseClick(window.demo_dock.buttons[1], Qt.MouseButton.LeftButton)
     assert written == [MUG]
+
+
+def test_an_order_cancelled_at_the_office_stops_the_bench_with_words(
+    qtbot, gateway, journal, clock
+) -> None:
+    from shared.contract.events import OrderChanged
+
+    window, bench, _status, _sounds = build(qtbot, gateway, journal, clock)
+    sign_in_and_claim(qtbot, window, bench, "PL0001001")
+    bench.handle_scan(scan(f"]E0{MUG}"))
+    order_id = bench.task.order_id
+    verdicts: list[tuple[str, str]] = []
+    bench.verdict.connect(lambda kind, words: verdicts.append((kind, words)))
+    # Another order changing does not disturb the work in hand.
+    bench.on_order_changed(OrderChanged(order_id=order_id + 1, state="cancelled",
+                                        change="cancelled"))  # fmt: skip
+    assert bench.screen is Screen.PICK and verdicts == []
+    bench.on_order_changed(OrderChanged(order_id=order_id, state="cancelled", change="cancelled"))
+    assert bench.screen is Screen.TASKS and bench.task is None
+    kind, words = verdicts[-1]
+    assert kind == "rejected" and "PL0001001" in words and "cancelled" in words
+    assert window.overlay.isVisible() and window.overlay.colour == RED
+    # A scan of the cancelled order's item no longer counts anywhere.
+    bench.handle_scan(scan(f"]E0{MUG}"))
+    assert bench.screen is Screen.TASKS
