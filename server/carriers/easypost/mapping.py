@@ -117,9 +117,7 @@ def rate_call(request: ShipmentRequest) -> ApiCall:
         return ApiCall("POST", "/shipments", {"shipment": body})
     # options on each child too: that orders pass their options down is not confirmed by a
     # source, and a child without ZPL is converted after buying anyway (`label_call`).
-    children = [
-        {"parcel": parcel_json(p), "options": dict(_ZPL_OPTIONS)} for p in request.parcels
-    ]
+    children = [{"parcel": parcel_json(p), "options": dict(_ZPL_OPTIONS)} for p in request.parcels]
     return ApiCall("POST", "/orders", {"order": {**common, "shipments": children}})
 
 
@@ -226,7 +224,9 @@ def build_purchase(
     amounts = [r.amount for r in refs]
     amount = quote.amount if None in amounts else sum((a for a in amounts if a), Decimal(0))
     packages = tuple(
-        PackageLabel(tracking_number=r.tracking_code, label_id=r.shipment_id, zpl=labels[r.shipment_id])
+        PackageLabel(
+            tracking_number=r.tracking_code, label_id=r.shipment_id, zpl=labels[r.shipment_id]
+        )
         for r in refs
     )
     return Purchase(

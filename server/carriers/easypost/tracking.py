@@ -85,9 +85,7 @@ def parse_tracker(tracker: Mapping[str, Any]) -> list[TrackingEvent]:
     if not code:
         raise InvalidWebhook("Tracker without tracking_code")
     tracker_id = str(tracker.get("id") or code)
-    events = [
-        _event(code, tracker_id, detail) for detail in tracker.get("tracking_details") or []
-    ]
+    events = [_event(code, tracker_id, detail) for detail in tracker.get("tracking_details") or []]
     top = str(tracker.get("status") or "unknown")
     if not events or events[-1].raw_status != top:
         # A just-bought label has no details yet [E2 test_shipment_buy]; a status the details
