@@ -280,7 +280,18 @@ _NO_DAYS = 1 << 30  # unknown delivery sorts after every real estimate
 def _key(objective: Objective, c: Considered) -> tuple[object, ...]:
     q = c.quote
     days = _NO_DAYS if q.delivery_days is None else q.delivery_days
-    names = (q.provider, q.carrier, q.service, q.account, q.rate_id, q.amount, q.shipment_ref)
+    names = (
+        q.provider,
+        q.carrier,
+        q.service,
+        q.account,
+        q.rate_id,
+        q.amount,
+        q.currency,
+        q.shipment_ref,
+        q.delivery_days if q.delivery_days is not None else -1,
+        c.reason,
+    )
     if isinstance(objective, Fastest):
         return (days, c.effective_amount, *names)
     return (c.effective_amount, days, *names)
