@@ -19,6 +19,7 @@ from server.services.ledger import LedgerService
 from server.services.live_events import LiveEvents
 from server.services.orders import OrderService
 from server.services.rules import RuleService
+from server.services.shipping_quotes import ShippingQuotes
 from server.services.station_events import StationEventService
 from server.services.tasks import TaskService
 from server.services.unit_of_work import UnitOfWork
@@ -45,6 +46,7 @@ class Services:
     rules: RuleService
     live: LiveEvents
     station_events: StationEventService
+    shipping_quotes: ShippingQuotes
 
     def close(self) -> None:
         self.db.dispose()
@@ -103,4 +105,5 @@ def build_services(
         rules=RuleService(uow=uow, clock=clock),
         live=live,
         station_events=StationEventService(uow=uow, clock=clock),
+        shipping_quotes=ShippingQuotes(uow=uow, clock=clock),
     )

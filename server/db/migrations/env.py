@@ -5,6 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+# Every module that defines tables, so autogenerate sees the whole schema.
+import server.db.shipping_tables
+import server.db.station_event_tables  # noqa: F401
 from server.db.tables import metadata
 
 config = context.config

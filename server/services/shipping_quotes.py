@@ -1,0 +1,233 @@
+"""Rate rules kept in the database (visible, editable, audited) and the permanent quote log.
+
+`quote_shipment` is the use case: ask every provider (no transaction open while carriers are
+asked), decide with the stored rules, then record every quote of this shop, chosen or not, and
+the decision with its explanation, in one transaction. Re-rating adds a shop; none is replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from server.carriers.base import ShipmentRequest
+from server.db import audit
+from server.db import shipping_tables as st
+from server.domain.actor import Actor
+from server.domain.errors import ValidationFailed
+from server.domain.rate_rules import (
+    Cheapest,
+    CheapestWithinDays,
+    Decision,
+    Fastest,
+    Named,
+    Objective,
+    RateRule,
+    ShipmentFacts,
+    decide,
+)
+from server.services.context import Clock
+from server.services.rate_shop import RateShopper, RateShopResult
+from server.services.unit_of_work import UnitOfWork
+
+_SETS = ("channels", "warehouses", "countries", "allowed_carriers", "blocked_carriers",
+         "allowed_services", "blocked_services")  # fmt: skip
+_DECIMALS = ("min_order_value", "max_order_value")
+
+
+def objective_to_json(objective: Objective) -> dict[str, Any]:
+    if isinstance(objective, CheapestWithinDays):
+        return {"kind": "cheapest_within_days", "days": objective.days}
+    if isinstance(objective, Named):
+        return {"kind": "named", "carrier": objective.carrier, "service": objective.service}
+    return {"kind": "fastest" if isinstance(objective, Fastest) else "cheapest"}
+
+
+def objective_from_json(data: dict[str, Any]) -> Objective:
+    kind = data.get("kind")
+    if kind == "cheapest":
+        return Cheapest()
+    if kind == "fastest":
+        return Fastest()
+    if kind == "cheapest_within_days":
+        return CheapestWithinDays(int(data["days"]))
+    if kind == "named":
+        return Named(str(data["carrier"]), str(data.get("service", "")))
+    raise ValidationFailed(f"unknown rule objective {kind!r}")
+
+
+def rule_to_json(rule: RateRule) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(rule):
+        value = getattr(rule, f.name)
+        if f.name == "objective":
+            out[f.name] = objective_to_json(value)
+        elif f.name in _SETS:
+            out[f.name] = sorted(value)
+        elif f.name == "postcode_prefixes":
+            out[f.name] = list(value)
+        elif f.name == "multipliers":
+            out[f.name] = {k: str(v) for k, v in value.items()}
+        elif f.name in _DECIMALS:
+            out[f.name] = None if value is None else str(value)
+        else:
+            out[f.name] = value
+    return out
+
+
+def rule_from_json(data: dict[str, Any]) -> RateRule:
+    try:
+        kw: dict[str, Any] = dict(data)
+        kw["objective"] = objective_from_json(kw["objective"])
+        for name in _SETS:
+            kw[name] = frozenset(kw.get(name) or ())
+        kw["postcode_prefixes"] = tuple(kw.get("postcode_prefixes") or ())
+        kw["multipliers"] = {k: Decimal(v) for k, v in (kw.get("multipliers") or {}).items()}
+        for name in _DECIMALS:
+            kw[name] = None if kw.get(name) is None else Decimal(kw[name])
+        return RateRule(**kw)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise ValidationFailed(f"the rule is not valid: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ShopRecord:
+    shipment_id: int
+    shop_no: int
+    chosen_quote_id: int | None
+    decision: Decision
+    result: RateShopResult
+
+
+class ShippingQuotes:
+    def __init__(self, *, uow: UnitOfWork, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    def save_rule(self, *, rule: RateRule, actor: Actor) -> None:
+        """Create or replace a rule by name; the change (old and new) goes to the audit log."""
+        definition = rule_to_json(rule)
+
+        def work(conn: Connection) -> None:
+            now = self.clock()
+            rr = st.rate_rule
+            old = conn.execute(select(rr).where(rr.c.name == rule.name)).first()
+            if old is None:
+                conn.execute(insert(rr).values(name=rule.name, priority=rule.priority,
+                                               definition=definition, active=True,
+                                               created_at=now, updated_at=now))  # fmt: skip
+            else:
+                conn.execute(
+                    update(rr)
+                    .where(rr.c.id == old.id)
+                    .values(
+                        priority=rule.priority, definition=definition, active=True, updated_at=now
+                    )
+                )
+            audit.record(conn, at=now, station_id=actor.station_id,
+                         operator_id=actor.operator_id, entity="rate_rule", entity_id=rule.name,
+                         action="create" if old is None else "update",
+                         detail={"before": old.definition if old else None,
+                                 "after": definition})  # fmt: skip
+
+        self.uow.write(work)
+
+    def active_rules(self) -> list[RateRule]:
+        rr = st.rate_rule
+
+        def work(conn: Connection) -> list[RateRule]:
+            rows = conn.execute(select(rr.c.definition).where(rr.c.active.is_(True))).scalars()
+            return [rule_from_json(dict(d)) for d in rows]
+
+        return self.uow.read(work)
+
+    def quote_shipment(
+        self,
+        *,
+        order_id: int,
+        request: ShipmentRequest,
+        facts: ShipmentFacts,
+        shopper: RateShopper,
+        actor: Actor,
+    ) -> ShopRecord:
+        result = shopper.shop(request)  # outside any transaction: carriers can be slow
+        decision = decide(facts=facts, quotes=result.quotes, rules=self.active_rules())
+
+        def work(conn: Connection) -> ShopRecord:
+            return self._record(conn, order_id, result, decision, actor)
+
+        return self.uow.write(work)
+
+    def _record(
+        self,
+        conn: Connection,
+        order_id: int,
+        result: RateShopResult,
+        decision: Decision,
+        actor: Actor,
+    ) -> ShopRecord:
+        now = self.clock()
+        sh, rq = st.shipment, st.rate_quote
+        shipment_id = conn.execute(
+            select(sh.c.id).where(sh.c.order_id == order_id).with_for_update(key_share=True)
+        ).scalar()
+        if shipment_id is None:
+            shipment_id = conn.execute(
+                insert(sh)
+                .values(order_id=order_id, state="rated", created_at=now, updated_at=now)
+                .returning(sh.c.id)
+            ).scalar_one()
+        shop_no = 1 + int(conn.execute(
+            select(func.coalesce(func.max(rq.c.shop_no), 0)).where(rq.c.shipment_id == shipment_id)
+        ).scalar_one())  # fmt: skip
+        rows: list[dict[str, Any]] = [
+            {"shipment_id": shipment_id, "shop_no": shop_no, "provider": q.provider,
+             "account": q.account, "carrier": q.carrier, "service": q.service,
+             "amount": q.amount, "currency": q.currency, "delivery_days": q.delivery_days,
+             "rate_id": q.rate_id, "failure": None, "created_at": now}
+            for q in result.quotes
+        ] + [
+            {"shipment_id": shipment_id, "shop_no": shop_no, "provider": f.provider,
+             "account": f.account, "carrier": f.carrier, "service": "", "amount": None,
+             "currency": "", "delivery_days": None, "rate_id": "", "failure": f.reason,
+             "created_at": now}
+            for f in result.failures
+        ]  # fmt: skip
+        ids: list[int] = []
+        if rows:
+            ids = [
+                int(i)
+                for i in conn.execute(
+                    insert(rq).returning(rq.c.id, sort_by_parameter_order=True), rows
+                ).scalars()
+            ]
+        chosen = None
+        if decision.quote is not None:
+            chosen = ids[list(result.quotes).index(decision.quote)]
+        conn.execute(
+            update(sh)
+            .where(sh.c.id == shipment_id)
+            .values(chosen_quote_id=chosen, explanation=decision.explanation, updated_at=now)
+        )
+        audit.record(conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
+                     entity="shipment", entity_id=shipment_id, action="rated",
+                     detail={"shop_no": shop_no, "quotes": len(result.quotes),
+                             "failures": len(result.failures), "chosen": chosen,
+                             "explanation": decision.explanation})  # fmt: skip
+        return ShopRecord(int(shipment_id), shop_no, chosen, decision, result)
+
+    def history(self, *, order_id: int) -> list[dict[str, Any]]:
+        """Every quote ever recorded for the order's shipment, oldest shop first."""
+        sh, rq = st.shipment, st.rate_quote
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                select(rq).join(sh, sh.c.id == rq.c.shipment_id)
+                .where(sh.c.order_id == order_id).order_by(rq.c.shop_no, rq.c.id)
+            ).all()  # fmt: skip
+            return [dict(r._mapping) for r in rows]
+
+        return self.uow.read(work)
