@@ -178,26 +178,12 @@ class StationEventService:
             )
             return "order picked"
         if isinstance(payload, PackCompleted):
-            if state is OrderState.PICKED:
-                order_records.transition(
-                    conn,
-                    order_id=oid,
-                    target=OrderState.PACKING,
-                    evidence={"pack_start": evidence_base},
-                    actor=who,
-                    now=now,
-                    current=state,
-                )
-                state = OrderState.PACKING
             pack = {**evidence_base, **payload.model_dump(mode="json")}
-            order_records.transition(
-                conn,
-                order_id=oid,
-                target=OrderState.PACKED,
-                evidence={"pack": pack},
-                actor=who,
-                now=now,
-                current=state,
+            steps: list[tuple[OrderState, dict[str, Any]]] = [(OrderState.PACKED, {"pack": pack})]
+            if state is OrderState.PICKED:  # the bench went straight from picking to packing
+                steps.insert(0, (OrderState.PACKING, {"pack_start": evidence_base}))
+            order_records.transition_chain(
+                conn, order_id=oid, current=state, steps=steps, actor=who, now=now
             )
             return "order packed"
         if isinstance(payload, ShortPick):
