@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from server.carriers.base import Account, Carrier
+from server.carriers.easypost import EasyPostCarrier
+from server.carriers.shippo import ShippoCarrier
+from server.carriers.shipstation import ShipStationCarrier
 from server.db.engine import Database, open_database
 from server.domain.orders import OrderState
 from server.services.allocation import AllocationService
@@ -18,6 +23,7 @@ from server.services.intake import IntakeService
 from server.services.ledger import LedgerService
 from server.services.live_events import LiveEvents
 from server.services.orders import OrderService
+from server.services.rate_shop import RateShopper
 from server.services.rules import RuleService
 from server.services.shipping_quotes import ShippingQuotes
 from server.services.station_events import StationEventService
@@ -47,9 +53,38 @@ class Services:
     live: LiveEvents
     station_events: StationEventService
     shipping_quotes: ShippingQuotes
+    rate_shopper: RateShopper
 
     def close(self) -> None:
+        self.rate_shopper.close()
         self.db.dispose()
+
+
+def carriers_from_settings(settings: ServerSettings) -> list[Carrier]:
+    """The configured provider accounts as adapters (the composition root picks them here)."""
+    if not settings.carrier_accounts.strip():
+        return []
+    try:
+        entries = json.loads(settings.carrier_accounts)
+    except ValueError as exc:
+        raise ValueError(f"PACKLINE_CARRIER_ACCOUNTS is not JSON: {exc}") from exc
+    carriers: list[Carrier] = []
+    for entry in entries:
+        account = Account(
+            provider=entry["provider"], name=entry["name"], api_key=entry["api_key"],
+            base_url=entry["base_url"], webhook_secret=entry.get("webhook_secret", ""),
+        )  # fmt: skip
+        if account.provider == "easypost":
+            carriers.append(EasyPostCarrier(account))
+        elif account.provider == "shippo":
+            carriers.append(ShippoCarrier(account=account))
+        elif account.provider == "shipstation":
+            carriers.append(
+                ShipStationCarrier(account=account, carrier_ids=list(entry.get("carrier_ids", [])))
+            )
+        else:
+            raise ValueError(f"unknown shipping provider {account.provider!r}")
+    return carriers
 
 
 def build_services(
@@ -106,4 +141,7 @@ def build_services(
         live=live,
         station_events=StationEventService(uow=uow, clock=clock),
         shipping_quotes=ShippingQuotes(uow=uow, clock=clock),
+        rate_shopper=RateShopper(
+            carriers=carriers_from_settings(settings), deadline_s=settings.rate_deadline_s
+        ),
     )

@@ -74,6 +74,9 @@ def seed(svc: Services) -> dict[str, str]:
         postcode="1012 AB",
         latitude=52.37,
         longitude=4.89,
+        street="Kabelweg 21",
+        city="Amsterdam",
+        phone="+31 20 555 0100",
         actor=SYSTEM,
     )
     bins = [

@@ -16,6 +16,7 @@ from server.api.routes_catalog import router as catalog_router
 from server.api.routes_floor import router as floor_router
 from server.api.routes_identity import router as identity_router
 from server.api.routes_orders import router as orders_router
+from server.api.routes_shipping import router as shipping_router
 from server.api.routes_stock import router as stock_router
 from server.bootstrap import Services, build_services
 from server.db.migrate import upgrade
@@ -40,7 +41,10 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for router in (identity_router, catalog_router, stock_router, orders_router, floor_router):
+    for router in (
+        identity_router, catalog_router, stock_router, orders_router, floor_router,
+        shipping_router,
+    ):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX)
     routes_events.install(app, events=services.station_events, live=services.live)
 

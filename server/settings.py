@@ -31,6 +31,12 @@ class ServerSettings(BaseSettings):
     # When stock leaves the books: "shipped" (carrier custody) or "handed_over" (dock scan).
     deduct_at: Literal["shipped", "handed_over"] = "shipped"
     # Operator sessions end after a shift.
+    # Shipping provider accounts as JSON: [{"provider": "easypost" | "shippo" | "shipstation",
+    # "name": "...", "api_key": "...", "base_url": "...", "webhook_secret": "...",
+    # "carrier_ids": [...] (ShipStation only)}]. Keys are never logged.
+    carrier_accounts: str = ""
+    rate_deadline_s: float = 4.0
+    shipping_currency: str = "EUR"
     operator_session_hours: int = 12
     enrolment_code_hours: int = 24
 

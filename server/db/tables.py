@@ -112,6 +112,10 @@ warehouse = Table(
     Column("postcode", String(20), nullable=False),
     Column("latitude", Float),
     Column("longitude", Float),
+    # The ship-from address carriers need on every label.
+    Column("street", String(200), nullable=False, server_default=""),
+    Column("city", String(100), nullable=False, server_default=""),
+    Column("phone", String(40), nullable=False, server_default=""),
     _created(),
 )
 

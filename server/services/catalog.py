@@ -94,6 +94,9 @@ class CatalogService:
         actor: Actor,
         latitude: float | None = None,
         longitude: float | None = None,
+        street: str = "",
+        city: str = "",
+        phone: str = "",
     ) -> int:
         def work(conn: Connection) -> int:
             now = self.clock()
@@ -108,6 +111,9 @@ class CatalogService:
                     postcode=postcode,
                     latitude=latitude,
                     longitude=longitude,
+                    street=street,
+                    city=city,
+                    phone=phone,
                     created_at=now,
                 )
                 .returning(t.warehouse.c.id)

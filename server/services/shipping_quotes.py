@@ -31,6 +31,7 @@ from server.domain.rate_rules import (
 )
 from server.services.context import Clock
 from server.services.rate_shop import RateShopper, RateShopResult
+from server.services.shipment_request import build_request
 from server.services.unit_of_work import UnitOfWork
 
 _SETS = ("channels", "warehouses", "countries", "allowed_carriers", "blocked_carriers",
@@ -218,6 +219,16 @@ class ShippingQuotes:
                              "failures": len(result.failures), "chosen": chosen,
                              "explanation": decision.explanation})  # fmt: skip
         return ShopRecord(int(shipment_id), shop_no, chosen, decision, result)
+
+    def rate_order(
+        self, *, order_id: int, shopper: RateShopper, currency: str, actor: Actor
+    ) -> ShopRecord:
+        """Rate an order as it stands: its warehouse, address and packed boxes."""
+        request, facts = self.uow.read(
+            lambda conn: build_request(conn, order_id=order_id, currency=currency)
+        )
+        return self.quote_shipment(order_id=order_id, request=request, facts=facts,
+                                   shopper=shopper, actor=actor)  # fmt: skip
 
     def history(self, *, order_id: int) -> list[dict[str, Any]]:
         """Every quote ever recorded for the order's shipment, oldest shop first."""

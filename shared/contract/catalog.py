@@ -18,6 +18,9 @@ class WarehouseIn(Model):
     postcode: str = Field(min_length=1, max_length=20)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    street: str = Field(default="", max_length=200)
+    city: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=40)
 
 
 class LocationIn(Model):

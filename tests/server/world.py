@@ -35,6 +35,9 @@ def build_world(
         postcode="1012 AB",
         latitude=52.37,
         longitude=4.89,
+        street="Kabelweg 21",
+        city="Amsterdam",
+        phone="+31 20 555 0100",
         actor=SYSTEM,
     )
     bin_ids = [

@@ -1,0 +1,72 @@
+"""Rating an order over HTTP, with the server configured (PACKLINE_CARRIER_ACCOUNTS) for the
+three provider fakes: quotes from all three, a decision with its explanation, the quote log
+growing with each re-rate, rules saved through the API and refused when malformed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.bootstrap import Services, build_services
+from server.domain.actor import SYSTEM
+from server.settings import ServerSettings
+from shared.contract import API_PREFIX
+from tests.fakes.shipstation_server import API_KEY
+from tests.server.carriers.providers import Providers, three_providers
+from tests.server.conftest import Clock
+from tests.server.http import sign_in
+from tests.server.world import build_world, place
+
+
+@pytest.fixture
+def providers() -> Iterator[Providers]:
+    with three_providers() as p:
+        yield p
+
+
+@pytest.fixture
+def svc(db_url: str, clock: Clock, tmp_path: Path, providers: Providers) -> Iterator[Services]:
+    accounts = [
+        {"provider": "easypost", "name": "ep", "api_key": providers.easypost.api_key,
+         "base_url": providers.easypost.base_url},
+        {"provider": "shippo", "name": "sp", "api_key": providers.shippo.api_key,
+         "base_url": providers.shippo.base_url},
+        {"provider": "shipstation", "name": "ss", "api_key": API_KEY,
+         "base_url": providers.shipstation.base_url, "carrier_ids": ["se-100", "se-200"]},
+    ]  # fmt: skip
+    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
+                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
+                              rate_deadline_s=5)  # fmt: skip
+    services = build_services(settings, clock=clock)
+    yield services
+    services.close()
+
+
+def test_rate_an_order_rerate_and_read_the_log(svc: Services, live_server: str) -> None:
+    world = build_world(svc)
+    svc.ledger.receive(sku_id=world.skus["SKU-A"], location_id=world.bins[0], qty=5,
+                       actor=SYSTEM)  # fmt: skip
+    order_id = place(svc, "rate-1", ("SKU-A", 2))
+    unstocked = place(svc, "rate-2", ("SKU-B", 1))  # no stock: parked, nothing to ship from
+    headers = sign_in(svc).headers
+    with httpx.Client(base_url=live_server + API_PREFIX, headers=headers, timeout=30) as c:
+        bad = c.put("/rate-rules", json={"definition": {"id": "x"}})
+        assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+        rule = {"id": "r1", "name": "Fast NL", "priority": 1,
+                "objective": {"kind": "fastest"}, "countries": ["NL"]}  # fmt: skip
+        assert c.put("/rate-rules", json={"definition": rule}).status_code == 200
+        assert [r["definition"]["name"] for r in c.get("/rate-rules").json()] == ["Fast NL"]
+        first = c.post(f"/orders/{order_id}/rates").json()
+        second = c.post(f"/orders/{order_id}/rates").json()
+        log = c.get(f"/orders/{order_id}/quotes").json()
+        refused = c.post(f"/orders/{unstocked}/rates")
+    assert {q["provider"] for q in first["quotes"]} == {"easypost", "shippo", "shipstation"}
+    assert first["chosen_quote_id"] in {q["id"] for q in first["quotes"]}
+    assert "Fast NL" in first["explanation"]
+    assert (first["shop_no"], second["shop_no"]) == (1, 2)
+    assert len(log) == len(first["quotes"]) + len(second["quotes"])  # re-rating adds
+    assert refused.status_code == 422 and "holds no stock" in refused.json()["detail"]
