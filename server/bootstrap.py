@@ -20,6 +20,7 @@ from server.services.csv_intake import CsvIntakeService
 from server.services.exceptions import ExceptionService
 from server.services.identity import IdentityService
 from server.services.intake import IntakeService
+from server.services.labels import LabelService
 from server.services.ledger import LedgerService
 from server.services.live_events import LiveEvents
 from server.services.orders import OrderService
@@ -54,6 +55,7 @@ class Services:
     station_events: StationEventService
     shipping_quotes: ShippingQuotes
     rate_shopper: RateShopper
+    labels: LabelService
 
     def close(self) -> None:
         self.rate_shopper.close()
@@ -141,6 +143,7 @@ def build_services(
         live=live,
         station_events=StationEventService(uow=uow, clock=clock),
         shipping_quotes=ShippingQuotes(uow=uow, clock=clock),
+        labels=LabelService(uow=uow, clock=clock),
         rate_shopper=RateShopper(
             carriers=carriers_from_settings(settings), deadline_s=settings.rate_deadline_s
         ),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from server.api.deps import ActorDep, AdminDep, FloorDep, PathId, ServicesDep
 from server.services.shipping_quotes import rule_from_json, rule_to_json
-from shared.contract.shipping import QuoteOut, RateRuleIn, RateRuleOut, ShopOut
+from shared.contract.shipping import PackageOut, QuoteOut, RateRuleIn, RateRuleOut, ShopOut
 
 router = APIRouter(tags=["shipping"])
 
@@ -40,6 +40,38 @@ def save_rule(body: RateRuleIn, svc: ServicesDep, who: AdminDep) -> RateRuleOut:
     rule = rule_from_json(body.definition)
     svc.shipping_quotes.save_rule(rule=rule, actor=who)
     return RateRuleOut(definition=rule_to_json(rule))
+
+
+@router.post("/orders/{order_id}/labels")
+def buy_labels(order_id: PathId, svc: ServicesDep, who: FloorDep) -> list[PackageOut]:
+    rows = svc.labels.buy(order_id=order_id, carriers=svc.rate_shopper.carriers,
+                                   currency=svc.settings.shipping_currency, actor=who)  # fmt: skip
+    return [_package(r) for r in rows]
+
+
+@router.get("/orders/{order_id}/packages")
+def order_packages(order_id: PathId, svc: ServicesDep, _: ActorDep) -> list[PackageOut]:
+    return [_package(r) for r in svc.labels.packages(order_id=order_id)]
+
+
+@router.get("/packages/{package_id}/label", response_class=Response,
+            responses={200: {"content": {"application/zpl": {}}}})  # fmt: skip
+def package_label(package_id: PathId, svc: ServicesDep, _: ActorDep) -> Response:
+    zpl = svc.labels.label_zpl(package_id=package_id)
+    return Response(content=zpl, media_type="application/zpl")
+
+
+@router.post("/packages/{package_id}/void")
+def void_package(package_id: PathId, svc: ServicesDep, who: FloorDep) -> PackageOut:
+    return _package(
+        svc.labels.void_package(
+            package_id=package_id, carriers=svc.rate_shopper.carriers, actor=who
+        )
+    )
+
+
+def _package(row: dict[str, object]) -> PackageOut:
+    return PackageOut.model_validate({k: row[k] for k in PackageOut.model_fields})
 
 
 def _quote(row: dict[str, object]) -> QuoteOut:

@@ -188,13 +188,14 @@ class ShippingQuotes:
             {"shipment_id": shipment_id, "shop_no": shop_no, "provider": q.provider,
              "account": q.account, "carrier": q.carrier, "service": q.service,
              "amount": q.amount, "currency": q.currency, "delivery_days": q.delivery_days,
-             "rate_id": q.rate_id, "failure": None, "created_at": now}
+             "rate_id": q.rate_id, "shipment_ref": q.shipment_ref, "failure": None,
+             "created_at": now}
             for q in result.quotes
         ] + [
             {"shipment_id": shipment_id, "shop_no": shop_no, "provider": f.provider,
              "account": f.account, "carrier": f.carrier, "service": "", "amount": None,
-             "currency": "", "delivery_days": None, "rate_id": "", "failure": f.reason,
-             "created_at": now}
+             "currency": "", "delivery_days": None, "rate_id": "", "shipment_ref": "",
+             "failure": f.reason, "created_at": now}
             for f in result.failures
         ]  # fmt: skip
         ids: list[int] = []

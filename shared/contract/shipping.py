@@ -41,3 +41,13 @@ class RateRuleIn(Model):
 
 class RateRuleOut(Model):
     definition: dict[str, Any]
+
+
+class PackageOut(Model):
+    id: int
+    package_no: int
+    provider: str
+    carrier: str
+    service: str
+    tracking_number: str
+    state: str

@@ -70,3 +70,38 @@ def test_rate_an_order_rerate_and_read_the_log(svc: Services, live_server: str) 
     assert (first["shop_no"], second["shop_no"]) == (1, 2)
     assert len(log) == len(first["quotes"]) + len(second["quotes"])  # re-rating adds
     assert refused.status_code == 422 and "holds no stock" in refused.json()["detail"]
+
+
+def test_buy_print_and_void_per_package(svc: Services, live_server: str) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from tests.fakes.printer_emulator import render_png
+
+    world = build_world(svc)
+    svc.ledger.receive(sku_id=world.skus["SKU-A"], location_id=world.bins[0], qty=5,
+                       actor=SYSTEM)  # fmt: skip
+    order_id = place(svc, "buy-1", ("SKU-A", 1))
+    headers = sign_in(svc).headers
+    with httpx.Client(base_url=live_server + API_PREFIX, headers=headers, timeout=30) as c:
+        early = c.post(f"/orders/{order_id}/labels")
+        assert early.status_code == 422 and "rate the order first" in early.json()["detail"]
+        assert c.post(f"/orders/{order_id}/rates").status_code == 200
+        bought = c.post(f"/orders/{order_id}/labels")
+        assert bought.status_code == 200, bought.text
+        packages = bought.json()
+        again = c.post(f"/orders/{order_id}/labels")
+        labels = [c.get(f"/packages/{p['id']}/label") for p in packages]
+        voided = c.post(f"/packages/{packages[0]['id']}/void").json()
+        after = c.get(f"/packages/{packages[0]['id']}/label")
+    assert len(packages) == 1 and packages[0]["state"] == "bought"
+    assert again.status_code == 422  # bought once; a second buy would pay twice
+    for package, label in zip(packages, labels, strict=True):
+        assert label.headers["content-type"] == "application/zpl"
+        image = Image.open(io.BytesIO(render_png(label.content)))
+        texts = [d.text for d in zxingcpp.read_barcodes(image)]
+        assert package["tracking_number"] in texts  # the printed label scans back
+    assert voided["state"] == "voided"
+    assert after.status_code == 422  # a voided label is never printed again
