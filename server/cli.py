@@ -47,7 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  station enrolment code : {code}")
         print(
             f"  badges                 : packer {PACKER_BADGE}, supervisor {SUPERVISOR_BADGE}"
-            " (PIN 2468), admin {ADMIN_BADGE}"
+            f" (PIN 2468), admin {ADMIN_BADGE}"
         )
     else:
         print("Existing demo data kept (delete the data directory to start over).")
