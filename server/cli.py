@@ -24,6 +24,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.demo import (
+        ADMIN_BADGE,
         PACKER_BADGE,
         SUPERVISOR_BADGE,
         demo_barcodes,

@@ -87,3 +87,34 @@ def test_proximity_allocates_from_the_nearest_warehouse(svc: Services) -> None:
     evidence = view.transitions[-2]["evidence"]
     assert evidence["strategy"] == "proximity" and evidence["warehouses"] == [w.warehouse_id]
     assert near_row
+
+
+def test_the_demo_command_seeds_and_serves(tmp_path: Path) -> None:
+    """The README's first command, as a process: seeds, prints how to use it, serves."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PACKLINE_DATA_DIR": str(tmp_path), "PACKLINE_DATABASE_URL": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "demo", "--no-station", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health is not None and health["dialect"] == "sqlite", "the demo did not serve"
+        tasks_seeded = (tmp_path / "packline.sqlite3").exists()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert tasks_seeded
+    assert "admin BADGE-0001" in out and "station enrolment code" in out
