@@ -18,15 +18,12 @@ from station.work.events import (
     BoxTypeChosen,
     Clock,
     Event,
-    Head,
     OverrideGranted,
-    OverrideRefused,
     PackCompleted,
     PackRejected,
     PackStarted,
     UnitPacked,
     WeightChecked,
-    head,
     now_aware,
 )
 from station.work.lines import LineBook, LineProgress, progress
@@ -38,13 +35,15 @@ from station.work.scan import (
     StationScan,
     ToteScan,
     UnknownScan,
-    read_text,
 )
-from station.work.supervisor import NO_SUPERVISORS, Grant, OverrideFlow, Refusal, SupervisorCheck
+from station.work.session import WorkSession
+from station.work.supervisor import NO_SUPERVISORS, Grant, OverrideFlow, SupervisorCheck
 from station.work.verdict import Accepted, Action, Needs, Reason, Rejected, Verdict
 
 
-class PackSession:
+class PackSession(WorkSession):
+    stage = "pack"
+
     def __init__(
         self,
         task: TaskOut,
@@ -102,13 +101,6 @@ class PackSession:
     def expected_weight_g(self, box: Box) -> int:
         items = sum(self._book.lines[n].line.weight_g * u for n, u in box.contents.items())
         return items + (box.box_type.tare_g if box.box_type else 0)
-
-    def drain_events(self) -> list[Event]:
-        events, self._events = self._events, []
-        return events
-
-    def scan_text(self, text: str, *, symbology_id: str | None = None) -> Verdict:
-        return self.apply(read_text(text, symbology_id=symbology_id, context=self._context))
 
     def apply(self, scan: StationScan) -> Verdict:
         if self._override.active:
@@ -190,15 +182,11 @@ class PackSession:
         )
 
     def request_override(self, *, line_no: int, units: int | None = None) -> Verdict:
-        state = self._book.lines.get(line_no)
-        if state is None:
-            raise ValueError(f"no line {line_no} on order {self.task.number}")
+        state = self._override_line(line_no)
         if not self._started or state.remaining <= 0:
             words = "Nothing open to override" if self._started else "Scan the tote or order first"
             return Rejected(reason=Reason.NOTHING_TO_OVERRIDE, words=words, line=line_no)
-        count = state.remaining if units is None else units
-        if not 1 <= count <= state.remaining:
-            raise ValueError(f"override of {count} units, line has {state.remaining} open")
+        count = self._override_units(state, units)
         what = f"Pack {count} x {state.line.sku} without scanning"
         return self._override.begin(line_no=line_no, units=count, what=what)
 
@@ -212,9 +200,6 @@ class PackSession:
 
     def cancel(self) -> None:
         self._override.cancel()
-
-    def _head(self) -> Head:
-        return head(self._clock, order_id=self.task.order_id, order_number=self.task.number)
 
     def _open_box(self) -> Box:
         box = self.current_box
@@ -285,21 +270,6 @@ class PackSession:
             )
         )
         return Accepted(message=f"Box {box.no}: {box_type.name}", remaining=self.remaining)
-
-    def _override_step(self, scan: StationScan) -> Verdict:
-        result = self._override.apply(scan)
-        if isinstance(result, Refusal):
-            self._events.append(
-                OverrideRefused(
-                    **self._head(), stage="pack", badge=result.badge, reason=result.reason
-                )
-            )
-            return result.verdict
-        if isinstance(result, Rejected):
-            return self._reject(scan.raw, result.reason, result.words)
-        if isinstance(result, Grant):
-            return self._granted(result)
-        return result
 
     def _granted(self, grant: Grant) -> Verdict:
         box = self._open_box()

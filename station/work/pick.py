@@ -11,16 +11,13 @@ from station.work.events import (
     BinConfirmed,
     Clock,
     Event,
-    Head,
     LineResult,
     OverrideGranted,
-    OverrideRefused,
     PickCompleted,
     PickRejected,
     ScannedUnit,
     ShortPick,
     UnitPicked,
-    head,
     now_aware,
 )
 from station.work.lines import LineBook, LineProgress, Match, progress
@@ -32,19 +29,20 @@ from station.work.scan import (
     ScanContext,
     StationScan,
     UnknownScan,
-    read_text,
 )
+from station.work.session import WorkSession
 from station.work.supervisor import (
     NO_SUPERVISORS,
     Grant,
     OverrideFlow,
-    Refusal,
     SupervisorCheck,
 )
 from station.work.verdict import Accepted, Action, Needs, Reason, Rejected, Verdict
 
 
-class PickSession:
+class PickSession(WorkSession):
+    stage = "pick"
+
     def __init__(
         self,
         task: TaskOut,
@@ -93,14 +91,7 @@ class PickSession:
     def progress(self) -> tuple[LineProgress, ...]:
         return progress(self._book)
 
-    def drain_events(self) -> list[Event]:
-        events, self._events = self._events, []
-        return events
-
     # -- operations ------------------------------------------------------------------
-    def scan_text(self, text: str, *, symbology_id: str | None = None) -> Verdict:
-        return self.apply(read_text(text, symbology_id=symbology_id, context=self._context))
-
     def apply(self, scan: StationScan) -> Verdict:
         if self._short_line is not None:
             return self._short_reason(scan)
@@ -136,16 +127,12 @@ class PickSession:
         )
 
     def request_override(self, *, line_no: int, units: int | None = None) -> Verdict:
-        state = self._book.lines.get(line_no)
-        if state is None:
-            raise ValueError(f"no line {line_no} on order {self.task.number}")
+        state = self._override_line(line_no)
         if state.remaining <= 0:
             return Rejected(
                 reason=Reason.NOTHING_TO_OVERRIDE, words="That line is done", line=line_no
             )
-        count = state.remaining if units is None else units
-        if not 1 <= count <= state.remaining:
-            raise ValueError(f"override of {count} units, line has {state.remaining} open")
+        count = self._override_units(state, units)
         self._short_line = None
         what = f"Accept {count} x {state.line.sku} without scanning"
         return self._override.begin(line_no=line_no, units=count, what=what)
@@ -155,9 +142,6 @@ class PickSession:
         self._override.cancel()
 
     # -- internals -------------------------------------------------------------------
-    def _head(self) -> Head:
-        return head(self._clock, order_id=self.task.order_id, order_number=self.task.number)
-
     def _item(self, scan: ItemScan) -> Verdict:
         now = now_aware(self._clock)
         result = self._book.check(scan, now=now, today=now.date(), location=self._bin)
@@ -229,26 +213,6 @@ class PickSession:
         return Accepted(
             message=f"Short {short} x {state.line.sku} ({scan.code})", line=line_no, remaining=0
         )
-
-    def _override_step(self, scan: StationScan) -> Verdict:
-        result = self._override.apply(scan)
-        if isinstance(result, Refusal):
-            self._events.append(
-                OverrideRefused(
-                    at=now_aware(self._clock),
-                    order_id=self.task.order_id,
-                    order_number=self.task.number,
-                    stage="pick",
-                    badge=result.badge,
-                    reason=result.reason,
-                )
-            )
-            return result.verdict
-        if isinstance(result, Grant):
-            return self._granted(result)
-        if isinstance(result, Rejected):
-            return self._reject(scan.raw, result.reason, result.words)
-        return result
 
     def _granted(self, grant: Grant) -> Verdict:
         assert grant.line_no is not None
