@@ -83,11 +83,11 @@ class HttpGateway:
         return h
 
     def ping(self) -> None:
-        self._request("GET", self.base_url + "/healthz")
+        self.call("GET", self.base_url + "/healthz")
 
     def login(self, *, badge: str, pin: str | None = None) -> LoginOut:
         body = LoginIn(badge=badge, pin=pin).model_dump(mode="json")
-        out = _parse(LoginOut, self._request("POST", "/operators/login", json=body))
+        out = parse_as(LoginOut, self.call("POST", "/operators/login", json=body))
         with self._lock:
             self._operator_token = out.token
         return out
@@ -97,25 +97,25 @@ class HttpGateway:
             self._operator_token = None
 
     def tasks(self) -> list[TaskOut]:
-        data = self._request("GET", "/tasks")
+        data = self.call("GET", "/tasks")
         if not isinstance(data, list):
             raise ServerUnavailable("the server's task list is not a list")
-        return [_parse(TaskOut, x) for x in data]
+        return [parse_as(TaskOut, x) for x in data]
 
     def supervisor_badges(self) -> list[str]:
         """SHA-256 digests of supervisors' badges, for offline override checks."""
-        return _parse(
-            SupervisorBadgesOut, self._request("GET", "/operators/supervisor-badges")
+        return parse_as(
+            SupervisorBadgesOut, self.call("GET", "/operators/supervisor-badges")
         ).sha256
 
     def claim(self, *, order_id: int) -> TaskOut:
-        return _parse(TaskOut, self._request("POST", f"/tasks/{order_id}/claim"))
+        return parse_as(TaskOut, self.call("POST", f"/tasks/{order_id}/claim"))
 
     def post_events(self, *, events: Sequence[StationEvent]) -> list[EventResult]:
         batch = EventBatch(events=list(events))
-        out = _parse(
+        out = parse_as(
             EventResults,
-            self._request("POST", "/stations/events", content=batch.model_dump_json()),
+            self.call("POST", "/stations/events", content=batch.model_dump_json()),
         )
         keys = [e.key for e in events]
         if [r.key for r in out.results] != keys:
@@ -123,7 +123,20 @@ class HttpGateway:
             raise ServerUnavailable("the server answered for different events than were sent")
         return out.results
 
-    def _request(self, method: str, path: str, **kw: Any) -> Any:
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """One JSON call as the signed-in operator: transport trouble, 5xx, 408 and 429 raise
+        ServerUnavailable (try again later); other 4xx raise ServerRefused with the problem's
+        words. Feature clients (labels, returns, dashboard) compose this instead of copying it."""
+        return _json(self._send(method, path, **kw))
+
+    def call_bytes(self, method: str, path: str, **kw: Any) -> bytes:
+        """Like `call` for a binary answer (ZPL, PDF): the body on success."""
+        resp = self._send(method, path, **kw)
+        if resp.status_code >= 400:
+            _json(resp)  # raises with the problem's words
+        return resp.content
+
+    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = self.headers()
         if "content" in kw:
             headers["Content-Type"] = "application/json"
@@ -133,24 +146,29 @@ class HttpGateway:
             raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if resp.status_code >= 500 or resp.status_code in (408, 429):
             raise ServerUnavailable(f"server answered {resp.status_code}")
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise ServerUnavailable(
-                f"server answered {resp.status_code} with something that is not JSON"
-            ) from exc
-        if resp.status_code >= 400:
-            detail = data.get("detail") if isinstance(data, dict) else None
-            kind = data.get("type") if isinstance(data, dict) else None
-            raise ServerRefused(
-                status=resp.status_code,
-                detail=str(detail or resp.reason_phrase),
-                problem_type=str(kind or ""),
-            )
-        return data
+        return resp
 
 
-def _parse(model: type[M], data: Any) -> M:
+def _json(resp: httpx.Response) -> Any:
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        raise ServerUnavailable(
+            f"server answered {resp.status_code} with something that is not JSON"
+        ) from exc
+    if resp.status_code >= 400:
+        detail = data.get("detail") if isinstance(data, dict) else None
+        kind = data.get("type") if isinstance(data, dict) else None
+        raise ServerRefused(
+            status=resp.status_code,
+            detail=str(detail or resp.reason_phrase),
+            problem_type=str(kind or ""),
+        )
+    return data
+
+
+def parse_as(model: type[M], data: Any) -> M:
+    """Validate a server answer; a shape that does not fit is the server's fault, not ours."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -168,4 +186,4 @@ def enrol(*, base_url: str, code: str, timeout_s: float = 10.0) -> EnrolOut:
         detail = r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
             "application/problem+json") else r.text  # fmt: skip
         raise ServerRefused(status=r.status_code, detail=str(detail))
-    return _parse(EnrolOut, r.json())
+    return parse_as(EnrolOut, r.json())
