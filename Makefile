@@ -34,6 +34,7 @@ bench: $(STAMP) postgres
 	$(PY) bench/journal.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/scan_latency.py
 	$(PY) bench/rate_shop.py
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

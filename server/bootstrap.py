@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from server.carriers.base import Account, Carrier
 from server.carriers.easypost import EasyPostCarrier
 from server.carriers.shippo import ShippoCarrier
 from server.carriers.shipstation import ShipStationCarrier
 from server.db.engine import Database, open_database
+from server.domain.four_eyes import matrix_from_setting
 from server.domain.orders import OrderState
 from server.services.allocation import AllocationService
 from server.services.approvals import ApprovalService
@@ -17,16 +20,23 @@ from server.services.catalog import CatalogService
 from server.services.context import Clock, utc_now
 from server.services.counts import CountService
 from server.services.csv_intake import CsvIntakeService
+from server.services.custody import CustodyService
+from server.services.dashboard import DashboardService
+from server.services.dashboard_feed import DashboardFeed
 from server.services.exceptions import ExceptionService
 from server.services.identity import IdentityService
 from server.services.intake import IntakeService
-from server.services.labels import LabelService
+from server.services.labels import VOID_AFTER_HANDOVER, LabelService
 from server.services.ledger import LedgerService
 from server.services.live_events import LiveEvents
 from server.services.orders import OrderService
+from server.services.packing_slip import PackingSlipService, paper_for
 from server.services.rate_shop import RateShopper
+from server.services.returns import ReturnsService
 from server.services.rules import RuleService
+from server.services.ship_order import ShipOrder
 from server.services.shipping_quotes import ShippingQuotes
+from server.services.spend import SpendService
 from server.services.station_events import StationEventService
 from server.services.tasks import TaskService
 from server.services.unit_of_work import UnitOfWork
@@ -56,8 +66,15 @@ class Services:
     shipping_quotes: ShippingQuotes
     rate_shopper: RateShopper
     labels: LabelService
+    packing_slips: PackingSlipService
+    ship_order: ShipOrder
+    custody: CustodyService
+    spend: SpendService
+    returns: ReturnsService
+    dashboard: DashboardService
 
     def close(self) -> None:
+        self.dashboard.feed.stop()
         self.rate_shopper.close()
         self.db.dispose()
 
@@ -81,9 +98,10 @@ def carriers_from_settings(settings: ServerSettings) -> list[Carrier]:
         elif account.provider == "shippo":
             carriers.append(ShippoCarrier(account=account))
         elif account.provider == "shipstation":
-            carriers.append(
-                ShipStationCarrier(account=account, carrier_ids=list(entry.get("carrier_ids", [])))
-            )
+            extra = {"jwks_url": entry["jwks_url"]} if entry.get("jwks_url") else {}
+            carriers.append(ShipStationCarrier(account=account,
+                                               carrier_ids=list(entry.get("carrier_ids", [])),
+                                               **extra))  # fmt: skip
         else:
             raise ValueError(f"unknown shipping provider {account.provider!r}")
     return carriers
@@ -113,7 +131,18 @@ def build_services(
         deduct_at=OrderState(settings.deduct_at),
         live=live,
     )
-    approvals = ApprovalService(uow=uow, clock=clock)
+    # An invalid four-eyes setting stops start-up here, with the setting's name and the reason.
+    four_eyes = matrix_from_setting(
+        settings.four_eyes, adjustment_threshold=settings.adjustment_approval_threshold
+    )
+    approvals = ApprovalService(uow=uow, clock=clock, matrix=four_eyes)
+    rate_shopper = RateShopper(
+        carriers=carriers_from_settings(settings), deadline_s=settings.rate_deadline_s
+    )
+    labels = LabelService(uow=uow, clock=clock, approvals=approvals)
+    approvals.register(
+        VOID_AFTER_HANDOVER, partial(labels.void_approved, carriers=rate_shopper.carriers)
+    )
     return Services(
         settings=settings,
         db=database,
@@ -135,16 +164,44 @@ def build_services(
             code_hours=settings.enrolment_code_hours,
         ),
         approvals=approvals,
-        counts=CountService(
-            ledger=ledger, approvals=approvals, threshold=settings.adjustment_approval_threshold
-        ),
+        counts=CountService(ledger=ledger, approvals=approvals),
         tasks=TaskService(uow=uow, clock=clock),
-        rules=RuleService(uow=uow, clock=clock),
+        rules=RuleService(uow=uow, clock=clock, approvals=approvals),
         live=live,
         station_events=StationEventService(uow=uow, clock=clock),
-        shipping_quotes=ShippingQuotes(uow=uow, clock=clock),
-        labels=LabelService(uow=uow, clock=clock),
-        rate_shopper=RateShopper(
-            carriers=carriers_from_settings(settings), deadline_s=settings.rate_deadline_s
+        shipping_quotes=ShippingQuotes(uow=uow, clock=clock, approvals=approvals),
+        labels=labels,
+        packing_slips=PackingSlipService(
+            uow=uow, paper=settings.packing_slip_paper or paper_for(settings.home_country)
+        ),
+        ship_order=ShipOrder(uow=uow, clock=clock, labels=labels),
+        rate_shopper=rate_shopper,
+        custody=CustodyService(
+            uow=uow,
+            clock=clock,
+            deduct_at=OrderState(settings.deduct_at),
+            cutoff=timedelta(hours=settings.custody_cutoff_hours),
+            poll_after=timedelta(minutes=settings.tracking_poll_minutes),
+            live=live,
+        ),
+        spend=SpendService(uow=uow),
+        returns=ReturnsService(
+            uow=uow, clock=clock, approvals=approvals, threshold=settings.return_approval_threshold
+        ),
+        dashboard=DashboardService(
+            uow=uow,
+            clock=clock,
+            horizon_hours=settings.at_risk_horizon_hours,
+            online_s=settings.station_online_s,
+            idle_after_s=settings.idle_after_s,
+            feed=dashboard_feed(settings, uow=uow, live=live),
         ),
     )
+
+
+def dashboard_feed(settings: ServerSettings, *, uow: UnitOfWork, live: LiveEvents) -> DashboardFeed:
+    feed = DashboardFeed(uow=uow, poll_s=settings.dashboard_poll_s,
+                         debounce_s=settings.dashboard_debounce_s,
+                         tick_s=settings.dashboard_tick_s)  # fmt: skip
+    feed.listen_to(live)  # order changes announced to the benches move the figures too
+    return feed

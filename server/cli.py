@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -31,12 +33,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         open_order_numbers,
         seed,
     )
-    from server.demo_launch import start_children, stop_children
+    from server.demo_launch import start_carrier_fakes, start_children, stop_children
     from server.main import create_app
 
     settings = ServerSettings()
     if not settings.home_country:
         settings = settings.model_copy(update={"home_country": "NL"})
+    fakes: list[Any] = []
+    if not settings.carrier_accounts:
+        fakes, accounts = start_carrier_fakes()
+        settings = settings.model_copy(update={"carrier_accounts": accounts,
+                                               "shipping_currency": "USD"})  # fmt: skip
     svc = _services(settings)
     empty = svc.uow.read(lambda c: c.execute(select(func.count()).select_from(t.sku)).scalar())
     print(f"packline demo — database: {settings.resolved_database_url()}")
@@ -54,16 +61,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("Existing demo data kept (delete the data directory to start over).")
     url = f"http://{args.host}:{args.port}"
     print(f"  server                 : {url}  (API docs at /docs, health at /healthz)")
-    children = [] if args.no_station else start_children(
+    children = fakes + ([] if args.no_station else start_children(
         data_dir=settings.data_dir, server_url=url, enrolment_code=code,
         barcodes=demo_barcodes(open_order_numbers(svc)),
-    )  # fmt: skip
+    ))  # fmt: skip
     logging.basicConfig(level=logging.INFO)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default action
+    # that kills this process before the children are stopped. Exiting normally runs `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(create_app(svc), host=args.host, port=args.port,
                     timeout_graceful_shutdown=5)  # fmt: skip
     finally:
         stop_children(children)
+    return 0
+
+
+def cmd_custody(_: argparse.Namespace) -> int:
+    """One pass of the custody loop (for cron when the server's own loop is switched off)."""
+    svc = _services(ServerSettings())
+    polled, opened = svc.custody.run_once(svc.rate_shopper.carriers)
+    print(f"tracking: {polled.recorded} new events, {polled.duplicates} already known, "
+          f"{polled.unknown} for unknown numbers")  # fmt: skip
+    print(f"custody exceptions opened: {len(opened)}")
     return 0
 
 
@@ -122,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8400)
     demo.add_argument("--no-station", action="store_true", help="serve only; no emulator/station")
     demo.set_defaults(func=cmd_demo)
+    sub.add_parser("custody", help="poll quiet tracking and open custody exceptions once"
+                   ).set_defaults(func=cmd_custody)  # fmt: skip
     sub.add_parser("reconcile", help="prove counters equal the ledger").set_defaults(
         func=cmd_reconcile
     )

@@ -16,6 +16,32 @@ REPO = Path(__file__).resolve().parents[1]
 EMULATOR_PORT = 9109
 
 
+CARRIER_FAKES = {  # provider: (module, port, api key, webhook secret)
+    "easypost": ("tests.fakes.easypost_server", 9181, "EZTK_fake", "sécret"),
+    "shippo": ("tests.fakes.shippo_server", 9182, "shippo_test_fake", ""),
+}
+
+
+def start_carrier_fakes() -> tuple[list[subprocess.Popen[bytes]], str]:
+    """Local EasyPost and Shippo fakes (they speak the providers' documented formats) so the
+    demo can rate, buy and print real-looking labels with no account; returns the children and
+    the PACKLINE_CARRIER_ACCOUNTS value that points at them."""
+    if not (REPO / "tests" / "fakes" / "easypost_server.py").exists():
+        return [], ""
+    children, accounts = [], []
+    for provider, (module, port, key, secret) in CARRIER_FAKES.items():
+        args = [sys.executable, "-m", module, "--port", str(port)]
+        args += ["--key", key] if provider == "shippo" else []
+        children.append(subprocess.Popen(args, cwd=REPO, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL))  # fmt: skip
+        accounts.append({"provider": provider, "name": f"demo-{provider}", "api_key": key,
+                         "base_url": f"http://127.0.0.1:{port}" + ("/v2" if provider ==
+                                                                    "easypost" else ""),
+                         "webhook_secret": secret})  # fmt: skip
+        print(f"  {provider + ' fake':<23}: http://127.0.0.1:{port}")
+    return children, json.dumps(accounts)
+
+
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 

@@ -13,12 +13,16 @@ from sqlalchemy import text
 
 from server.api import problems, routes_events
 from server.api.routes_catalog import router as catalog_router
+from server.api.routes_custody import router as custody_router
+from server.api.routes_dashboard import router as dashboard_router
 from server.api.routes_floor import router as floor_router
 from server.api.routes_identity import router as identity_router
 from server.api.routes_orders import router as orders_router
+from server.api.routes_returns import router as returns_router
 from server.api.routes_shipping import router as shipping_router
 from server.api.routes_stock import router as stock_router
 from server.bootstrap import Services, build_services
+from server.custody_loop import CustodyLoop
 from server.db.migrate import upgrade
 from server.settings import ServerSettings
 from shared.contract import API_PREFIX
@@ -29,7 +33,10 @@ log = logging.getLogger("packline.server")
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        custody = CustodyLoop(services)
+        custody.start()
         yield
+        custody.stop()
         services.live.close_all()  # open event streams would otherwise hold shutdown forever
         services.close()
 
@@ -44,6 +51,9 @@ def create_app(services: Services) -> FastAPI:
     for router in (
         identity_router, catalog_router, stock_router, orders_router, floor_router,
         shipping_router,
+        custody_router,
+        dashboard_router,
+        returns_router,
     ):  # fmt: skip
         app.include_router(router, prefix=API_PREFIX)
     routes_events.install(app, events=services.station_events, live=services.live)

@@ -24,6 +24,7 @@ from shared.contract.orders import TaskOut
 from shared.labels.carton import CartonLine, carton_label
 from station import credentials
 from station.devices.cups_printer import CupsPrinter
+from station.devices.document_printer import CupsDocumentPrinter, DocumentPrinter
 from station.devices.honeywell_config import Store, configure_on_connect
 from station.devices.honeywell_config import apply as apply_menu_commands
 from station.devices.print_queue import JobState, PrintQueue
@@ -40,18 +41,30 @@ from station.devices.usb_detect import find_port
 from station.devices.virtual_scanner import VirtualScanner
 from station.devices.wedge_filter import WedgeScanner
 from station.settings import StationSettings
+from station.sync.approvals_client import HttpApprovalsClient
+from station.sync.bench_labels import BenchLabels
 from station.sync.client import HttpGateway, enrol
+from station.sync.dashboard_client import HttpDashboardClient, dashboard_stream
+from station.sync.dispatch_client import HttpDispatchClient, PickupMemory
+from station.sync.heartbeat import Heartbeat, health_report
 from station.sync.journal import Journal
+from station.sync.label_events import label_to_wire
 from station.sync.live import LiveStream
 from station.sync.outbound import to_wire
 from station.sync.pusher import Pusher
+from station.sync.returns_client import HttpReturnsClient
+from station.sync.shipping_client import HttpShippingClient, ShippingGateway
 from station.ui.background import Background
 from station.ui.bridge import DeviceBridge
 from station.ui.main_window import MainWindow
 from station.ui.sounds import QtSounds
 from station.ui.view_models.bench import BenchViewModel
+from station.ui.view_models.dashboard import DashboardViewModel
+from station.ui.view_models.dispatch import DispatchViewModel
+from station.ui.view_models.labelling import LabelViewModel
 from station.ui.view_models.login import Operator
 from station.ui.view_models.pack import PackViewModel
+from station.ui.view_models.returns import ReturnsDeskViewModel
 from station.ui.view_models.status import StatusViewModel
 from station.ui.widgets.virtual_scanner import DemoBarcode
 from station.work import events as work
@@ -78,6 +91,17 @@ def make_printer(spec: str) -> LabelPrinter | None:
     return None
 
 
+def make_document_printer(spec: str) -> DocumentPrinter | None:
+    """`cups://QUEUE` (CUPS converts the PDF for its printer) or `cups://QUEUE?raw` (the bytes
+    as they are: a PDF-capable printer behind a raw queue)."""
+    if spec.startswith("cups://"):
+        queue, _, option = spec[len("cups://") :].partition("?")
+        return CupsDocumentPrinter(queue=queue, raw=option == "raw")
+    if spec:
+        raise ValueError(f"document printer {spec!r}: use cups://queue")
+    return None
+
+
 @dataclass
 class Station:
     """Everything the bench runs, so it can be started and stopped as one."""
@@ -94,6 +118,9 @@ class Station:
     virtual: VirtualScanner | None
     scale: ScalePoller | None
     window: MainWindow | None = None
+    document_queue: PrintQueue | None = None  # packing slips
+    # Threads that only report (the heartbeat, the dashboard's stream): stopped with the rest.
+    reporters: list[Any] = field(default_factory=list)
     supervisors: SupervisorDigests = field(default_factory=lambda: SupervisorDigests(()))
     _started: list[Any] = field(default_factory=list)
 
@@ -102,7 +129,8 @@ class Station:
             self.scanner.start(on_scan=self.bridge.on_scan,
                                on_status=self.bridge.on_scanner_status)  # fmt: skip
             self._started.append(self.scanner)
-        for part in (self.print_queue, self.scale, self.pusher, self.live):
+        parts = (self.print_queue, self.document_queue, self.scale, self.pusher, self.live)
+        for part in (*parts, *self.reporters):
             if part is not None:
                 part.start()
                 self._started.append(part)
@@ -128,7 +156,13 @@ def build(
     demo_barcodes: Sequence[DemoBarcode] = (),
     with_window: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    document_printer: str = "",
+    shipping: ShippingGateway | None = None,
+    shipping_labels: bool = False,
 ) -> Station:
+    """`shipping_labels`: after packing, buy, print and scan back the carrier label (needs a
+    label printer). The bench command turns it on; off, a bench ends at "packed" (cartons
+    labelled elsewhere, tests of packing alone)."""
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     bridge = DeviceBridge()
@@ -149,6 +183,15 @@ def build(
         else None
     )
     pusher = Pusher(journal=journal, gateway=gateway, on_state=bridge.on_sync_state)
+    slips = make_document_printer(document_printer)
+    document_queue = (
+        # A slip is held and retried like a label; its printer is not the one the status bar
+        # shows, so its faults go to the log.
+        PrintQueue(printer=slips, store=data / "document-queue.sqlite3",
+                   on_event=lambda e: log.info("packing slip printer: %s", e))
+        if slips is not None
+        else None
+    )  # fmt: skip
     live = LiveStream(base_url=settings.server_url, station_token=token,
                       on_order_changed=bridge.on_order_changed,
                       on_connected=bridge.on_live_connected)  # fmt: skip
@@ -170,7 +213,8 @@ def build(
 
     def journal_append(event: work.Event) -> None:
         operator = bench.operator  # bound below; called only once the bench runs
-        wire = to_wire(event, operator_id=operator.id if operator else None)
+        who = operator.id if operator else None
+        wire = to_wire(event, operator_id=who) or label_to_wire(event, operator_id=who)
         if wire is not None:
             journal.append(wire)  # fsync'd before anything is sent
             pusher.wake()
@@ -192,12 +236,43 @@ def build(
                            supervisors=supervisors, operator_badge=operator.badge,
                            require_weight=scale is not None)  # fmt: skip
 
+    labels = BenchLabels(
+        shipping=shipping or HttpShippingClient(gateway=gateway),
+        print_label=(lambda zpl, title: print_queue.submit(zpl, title=title))
+        if print_queue is not None else None,
+        print_document=(lambda pdf, title: document_queue.submit(pdf, title=title))
+        if document_queue is not None else None,
+        journal=journal, wake_pusher=pusher.wake,
+    )  # fmt: skip
+
+    def make_labelling(task: TaskOut, pack_key: str | None) -> LabelViewModel:
+        oid, number = task.order_id, task.number
+        return LabelViewModel(
+            order_id=oid, order_number=number,
+            fetch=lambda queued: labels.fetch(order_id=oid, order_number=number,
+                                              pack_key=pack_key, queued=queued),
+            fetch_slip=lambda: labels.print_slip(order_id=oid, order_number=number),
+            background=background, clock=clock, journal_append=journal_append,
+            reprint=print_queue.reprint if print_queue is not None else None,
+        )  # fmt: skip
+
+    dashboard, reporters = make_dashboard(settings, token=token, gateway=gateway, status=status,
+                                          clock=clock)  # fmt: skip
     bench = BenchViewModel(gateway=gateway, background=background, journal_append=journal_append,
-                           make_pick=make_pick, make_pack=make_pack, status=status)  # fmt: skip
+                           make_pick=make_pick, make_pack=make_pack, status=status,
+                           make_labelling=make_labelling
+                           if shipping_labels and print_queue is not None else None,
+                           approvals=HttpApprovalsClient(gateway=gateway),
+                           dispatch=make_dispatch(settings, gateway=gateway, background=background,
+                                                  print_queue=print_queue),
+                           returns=make_returns_desk(settings, gateway=gateway,
+                                                     background=background,
+                                                     print_queue=print_queue),
+                           dashboard=dashboard)  # fmt: skip
     station = Station(
         bench=bench, status=status, bridge=bridge, journal=journal, pusher=pusher, live=live,
         gateway=gateway, print_queue=print_queue, scanner=scanner, virtual=virtual, scale=scale,
-        supervisors=supervisors,
+        supervisors=supervisors, document_queue=document_queue, reporters=reporters,
     )  # fmt: skip
     _wire(station, background)
     if with_window:
@@ -211,6 +286,75 @@ def build(
             reprint = QShortcut(QKeySequence("F4"), station.window)
             reprint.activated.connect(lambda: reprint_last(print_queue))
     return station
+
+
+def make_dashboard(
+    settings: StationSettings,
+    *,
+    token: str,
+    gateway: HttpGateway,
+    status: StatusViewModel,
+    clock: Callable[[], datetime],
+) -> tuple[DashboardViewModel, list[Any]]:
+    """The supervisors' dashboard (its own worker, so figures never queue behind a sign-in; its
+    stream starts when the screen first opens) and the heartbeat every station sends."""
+    client = HttpDashboardClient(gateway=gateway)
+    stream = dashboard_stream(
+        base_url=settings.server_url,
+        station_token=token,
+        on_change=lambda groups: dashboard.on_live_change(groups),
+        on_connected=lambda connected: dashboard.on_live_connected(connected),
+    )
+    dashboard = DashboardViewModel(client=client, background=Background(), clock=clock,
+                                   stream=stream)  # fmt: skip
+    # The beat reads the status bar's snapshot from its own thread: the snapshot is an
+    # immutable value replaced whole on the GUI thread, so a read sees one or the other.
+    heartbeat = Heartbeat(send=client.heartbeat, report=lambda: health_report(status.snapshot),
+                          interval_s=settings.heartbeat_s)  # fmt: skip
+    return dashboard, [heartbeat, stream]
+
+
+def make_dispatch(
+    settings: StationSettings,
+    *,
+    gateway: HttpGateway,
+    background: Background,
+    print_queue: PrintQueue | None,
+) -> DispatchViewModel | None:
+    """The dispatch door's screen when this station is one (mode "dispatch"): reprints go to the
+    label print queue; the open pickup's id is kept in the data dir across a restart."""
+    if settings.mode != "dispatch":
+        return None
+    memory = PickupMemory(path=settings.data_dir / "dispatch-pickup.json")
+    return DispatchViewModel(
+        client=HttpDispatchClient(gateway=gateway),
+        background=background,
+        print_label=(lambda zpl, title: print_queue.submit(zpl, title=title))
+        if print_queue is not None
+        else None,
+        remember_pickup=memory.save,
+        resume_pickup_id=memory.load(),
+    )
+
+
+def make_returns_desk(
+    settings: StationSettings,
+    *,
+    gateway: HttpGateway,
+    background: Background,
+    print_queue: PrintQueue | None,
+) -> ReturnsDeskViewModel | None:
+    """The returns desk's screen when this station is one (mode "returns"): condition cards and
+    quarantine bin labels go to the label print queue."""
+    if settings.mode != "returns":
+        return None
+    return ReturnsDeskViewModel(
+        client=HttpReturnsClient(gateway=gateway),
+        background=background,
+        print_label=(lambda zpl, title: print_queue.submit(zpl, title=title))
+        if print_queue is not None
+        else None,
+    )
 
 
 def reprint_last(queue: PrintQueue) -> int | None:
@@ -318,6 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--enrol", metavar="CODE", help="one-time enrolment code")
     parser.add_argument("--printer", help="tcp://host:9100 or cups://queue")
+    parser.add_argument(
+        "--document-printer", help="packing slips: cups://queue (or cups://queue?raw)"
+    )
+    parser.add_argument(
+        "--no-shipping-labels",
+        action="store_true",
+        help="end at packed: this bench does not buy and scan carrier labels",
+    )
     parser.add_argument("--scanner-port", help="serial path, e.g. /dev/serial/by-id/...")
     parser.add_argument("--scanner-profile", help="firmware profile id")
     parser.add_argument("--virtual-scanner", action="store_true", help="demo: scan from a panel")
@@ -335,6 +487,11 @@ def main(argv: list[str] | None = None) -> int:
         help="send the profile's configuration commands to the serial scanner "
         "(stored permanently) and exit",
     )
+    parser.add_argument(
+        "--mode",
+        choices=["bench", "returns", "dispatch"],
+        help="what this station is (default: PACKLINE_STATION_MODE, else bench)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.setup_sheet or args.configure_scanner:
@@ -344,9 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in {
             "server_url": args.server, "data_dir": args.data_dir, "printer": args.printer,
             "scanner_port": args.scanner_port, "scanner_profile": args.scanner_profile,
+            "document_printer": args.document_printer,
         }.items()
         if v is not None
     }  # fmt: skip
+    if args.mode:
+        overrides["mode"] = args.mode
     settings = StationSettings(**overrides)
     token = _token(settings, args.enrol)
     barcodes: list[DemoBarcode] = []
@@ -355,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         barcodes = [DemoBarcode(label=x["label"], text=x["text"]) for x in items]
     app = QApplication(sys.argv[:1])
     station = build(settings, token=token, virtual_scanner=args.virtual_scanner,
-                    demo_barcodes=barcodes)  # fmt: skip
+                    demo_barcodes=barcodes, document_printer=settings.document_printer,
+                    shipping_labels=not args.no_shipping_labels)  # fmt: skip
     app.aboutToQuit.connect(station.stop)
     station.start()
     assert station.window is not None

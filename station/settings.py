@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -27,8 +28,16 @@ class StationSettings(BaseSettings):
     wedge_profile: str = ""
     # "tcp://host:9100" or "cups://queue"; empty = no printer configured.
     printer: str = ""
+    # Packing slips (PDF): "cups://queue" (or "cups://queue?raw"); empty = no slips printed.
+    document_printer: str = ""
     # Optional scale: serial port and "sics" or "nci".
     scale_port: str = ""
     scale_dialect: str = "sics"
     scale_tolerance_percent: float = 5.0
     scale_tolerance_min_g: int = 20
+    # What this station is: a packing bench, a returns desk or a dispatch door (the screens
+    # after sign-in follow it).
+    mode: Literal["bench", "returns", "dispatch"] = "bench"
+    # How often the station tells the server its scanner/printer/queue state (the dashboard
+    # shows a station offline after a few missed beats).
+    heartbeat_s: float = 15.0

@@ -35,6 +35,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.DuplicateEntry: 409,
     e.InvalidSignature: 401,
     e.ExceptionStateError: 409,
+    e.ProviderUnavailable: 503,
 }
 
 _HTTP_TYPES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import ActorDep, AdminDep, FloorDep, PathId, ServicesDep, SupervisorDep
@@ -14,11 +14,11 @@ from server.channels import shopify
 from server.domain.actor import Actor
 from server.domain.errors import NotFound
 from server.domain.intake import request_hash
-from server.services.approvals import ApprovalView
+from server.services.approvals import ApprovalView, Submitted
 from server.services.intake import IdempotencyClaim
 from server.services.rules import RuleSpec
 from server.services.tasks import Task
-from shared.contract.common import Created
+from shared.contract.approvals import ApprovalItemOut, ChangeOut, FourEyesPolicyOut
 from shared.contract.orders import (
     AllocationRuleIn,
     ExceptionOut,
@@ -27,7 +27,7 @@ from shared.contract.orders import (
     ResolveOut,
     TaskOut,
 )
-from shared.contract.stations import ApprovalOut, ApprovalRequestIn, DecisionIn
+from shared.contract.stations import ApprovalRequestIn, DecisionIn
 
 router = APIRouter()
 SHOPIFY_ACTOR = Actor(name="shopify")
@@ -123,8 +123,8 @@ def claim_task(order_id: PathId, svc: ServicesDep, who: FloorDep) -> TaskOut:
     return task_out(svc.tasks.claim(order_id=order_id, actor=who))
 
 
-def approval_out(v: ApprovalView) -> ApprovalOut:
-    return ApprovalOut(
+def approval_out(v: ApprovalView) -> ApprovalItemOut:
+    return ApprovalItemOut(
         id=v.id,
         operation=v.operation,
         payload=v.payload,
@@ -136,16 +136,58 @@ def approval_out(v: ApprovalView) -> ApprovalOut:
         decision_reason=v.decision_reason,
         result=v.result,
         created_at=v.created_at,
+        words=v.words,
+        requested_by_name=v.requested_by_name,
+        decided_by_name=v.decided_by_name,
+        decided_at=v.decided_at,
     )
 
 
+def change_out(got: Submitted, response: Response, *, applied_status: int) -> ChangeOut:
+    """202 while a second person is needed; `applied_status` when the matrix needed nobody."""
+    if got.approval is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return ChangeOut(applied=False, approval=approval_out(got.approval))
+    response.status_code = applied_status
+    return ChangeOut(applied=True, result=got.result)
+
+
 @router.get("/approvals", tags=["approvals"])
-def pending_approvals(svc: ServicesDep, _: SupervisorDep) -> list[ApprovalOut]:
-    return [approval_out(v) for v in svc.approvals.list_pending()]
+def pending_approvals(
+    svc: ServicesDep,
+    _: SupervisorDep,
+    state: Annotated[str, Query(max_length=20)] = "pending",
+    operation: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ApprovalItemOut]:
+    """Pending requests (oldest first), or the approvals log: `state=all` or one state."""
+    views = svc.approvals.log(
+        state=None if state == "all" else state, operation=operation, limit=limit
+    )
+    return [approval_out(v) for v in views]
+
+
+@router.get("/approvals/matrix", tags=["approvals"])
+def four_eyes_matrix(svc: ServicesDep, _: ActorDep) -> list[FourEyesPolicyOut]:
+    """Which operations need a second person, who may approve, and what they read."""
+    return [
+        FourEyesPolicyOut(
+            operation=p.operation,
+            need=p.need.value,
+            field=p.field,
+            threshold=None if p.threshold is None else str(p.threshold),
+            approver_roles=sorted(p.approver_roles),
+            words=p.words,
+            waived=p.waived,
+            configurable=p.configurable,
+            available=svc.approvals.available(p.operation),
+        )
+        for p in svc.approvals.matrix
+    ]
 
 
 @router.post("/approvals", tags=["approvals"], status_code=status.HTTP_201_CREATED)
-def request_approval(body: ApprovalRequestIn, svc: ServicesDep, who: FloorDep) -> ApprovalOut:
+def request_approval(body: ApprovalRequestIn, svc: ServicesDep, who: FloorDep) -> ApprovalItemOut:
     return approval_out(
         svc.approvals.request(
             operation=body.operation, payload=body.payload, reason=body.reason, actor=who
@@ -154,12 +196,14 @@ def request_approval(body: ApprovalRequestIn, svc: ServicesDep, who: FloorDep) -
 
 
 @router.get("/approvals/{approval_id}", tags=["approvals"])
-def get_approval(approval_id: PathId, svc: ServicesDep, _: ActorDep) -> ApprovalOut:
+def get_approval(approval_id: PathId, svc: ServicesDep, _: ActorDep) -> ApprovalItemOut:
     return approval_out(svc.approvals.get(approval_id=approval_id))
 
 
 @router.post("/approvals/{approval_id}/decision", tags=["approvals"])
-def decide(approval_id: PathId, body: DecisionIn, svc: ServicesDep, who: ActorDep) -> ApprovalOut:
+def decide(
+    approval_id: PathId, body: DecisionIn, svc: ServicesDep, who: ActorDep
+) -> ApprovalItemOut:
     # The approver proves presence by scanning their own badge at the station.
     approver = svc.identity.badge_actor(station_id=who.station_id, badge=body.badge, pin=body.pin)
     return approval_out(
@@ -173,6 +217,20 @@ def decide(approval_id: PathId, body: DecisionIn, svc: ServicesDep, who: ActorDe
     )
 
 
-@router.post("/allocation-rules", tags=["rules"], status_code=status.HTTP_201_CREATED)
-def create_rule(body: AllocationRuleIn, svc: ServicesDep, who: AdminDep) -> Created:
-    return Created(id=svc.rules.create(spec=RuleSpec(**body.model_dump()), actor=who))
+@router.post("/allocation-rules", tags=["rules"], status_code=status.HTTP_202_ACCEPTED,
+             responses={201: {"model": ChangeOut}})  # fmt: skip
+def create_rule(
+    body: AllocationRuleIn,
+    svc: ServicesDep,
+    who: AdminDep,
+    response: Response,
+    reason: Annotated[str, Query(max_length=500)] = "",
+) -> ChangeOut:
+    """A request for a new rule (four-eyes `routing_rule_change`): 202 with the approval; the
+    rule is written when a second person approves it (201 at once if the matrix waives it)."""
+    got = svc.rules.request_create(
+        spec=RuleSpec(**body.model_dump()),
+        reason=reason.strip() or f"new allocation rule {body.name!r}",
+        actor=who,
+    )
+    return change_out(got, response, applied_status=status.HTTP_201_CREATED)

@@ -128,10 +128,12 @@ class CarrierError(Exception):
     """A provider refused or failed; `retry_after_s` is set when it asked us to slow down."""
 
     def __init__(self, message: str, *, status: int | None = None,
-                 retry_after_s: float | None = None) -> None:  # fmt: skip
+                 retry_after_s: float | None = None, transient: bool = False) -> None:  # fmt: skip
         super().__init__(message)
         self.status = status
         self.retry_after_s = retry_after_s
+        # Worth trying again later (timeout, unreachable, 429, 5xx), as opposed to a refusal.
+        self.transient = transient or (status is not None and (status == 429 or status >= 500))
 
 
 class InvalidWebhook(Exception):

@@ -98,3 +98,10 @@ class InvalidSignature(DomainError):
 class ExceptionStateError(DomainError):
     code = "exception-state"
     title = "The exception cannot be resolved that way"
+
+
+class ProviderUnavailable(DomainError):
+    """A shipping provider timed out, is down or asked us to slow down: try again later."""
+
+    code = "provider-unavailable"
+    title = "The shipping provider is not answering"

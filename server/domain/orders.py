@@ -56,8 +56,9 @@ _EDGES: dict[OrderState, frozenset[OrderState]] = {
     S.PICKED: frozenset({S.PACKING}),
     S.PACKING: frozenset({S.PACKED}),
     S.PACKED: frozenset({S.LABELLED}),
-    S.LABELLED: frozenset({S.HANDED_OVER, S.SHIPPED}),
-    S.HANDED_OVER: frozenset({S.SHIPPED}),
+    # Back to packed only when every label was voided (the carton needs a new one).
+    S.LABELLED: frozenset({S.HANDED_OVER, S.SHIPPED, S.PACKED}),
+    S.HANDED_OVER: frozenset({S.SHIPPED, S.PACKED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset(),
     S.CANCELLED: frozenset(),

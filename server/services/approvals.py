@@ -1,16 +1,20 @@
 """Four-eyes approvals (domain.md): the request stores the exact payload; another person approves
-or refuses with a reason; only the approved payload executes, and everything is audited."""
+or refuses with a reason; only the approved payload executes, and everything is audited.
+
+Which operations need a second person, and who may be it, is the matrix
+(`server.domain.four_eyes`). `submit` asks the matrix: it requests an approval, or runs the
+operation at once when nobody else is needed (a small count, a waived operation). `request`
+always asks for a second person (for callers that have already decided they need one).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from server.db import audit
 from server.db import tables as t
@@ -23,15 +27,27 @@ from server.domain.errors import (
     SelfApproval,
     ValidationFailed,
 )
+from server.domain.four_eyes import (
+    BENCH_OVERRIDE,
+    SUPERVISORS,
+    FourEyesMatrix,
+    Need,
+    Policy,
+    default_matrix,
+)
 from server.services.context import Clock
 from server.services.unit_of_work import UnitOfWork
+from shared.contract.approvals import payload_digest
 
 Executor = Callable[[dict[str, Any], Actor], dict[str, Any]]
+# Checks a payload before it is stored (raises ValidationFailed): nobody is asked to approve
+# something that could never run.
+Validator = Callable[[dict[str, Any]], None]
+STATES = frozenset({"pending", "approved", "executed", "refused", "failed"})
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return payload_digest(payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,43 +63,96 @@ class ApprovalView:
     decision_reason: str | None
     result: dict[str, Any] | None
     created_at: datetime
+    requested_by_name: str = ""
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    words: str = ""
 
 
-def _view(r: Any) -> ApprovalView:
-    return ApprovalView(
-        r.id,
-        r.operation,
-        r.payload,
-        r.payload_hash,
-        r.reason,
-        r.requested_by,
-        r.state,
-        r.decided_by,
-        r.decision_reason,
-        r.result,
-        r.created_at,
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What `submit` did: asked for a second person (`approval`) or ran (`result`)."""
+
+    approval: ApprovalView | None
+    result: dict[str, Any] | None
+
+    @property
+    def applied(self) -> bool:
+        return self.approval is None
+
+
+def _select() -> Select[Any]:
+    ar = t.approval_request
+    asker, decider = t.operator.alias("asker"), t.operator.alias("decider")
+    return (
+        select(ar, asker.c.name.label("asker_name"), decider.c.name.label("decider_name"))
+        .join(asker, asker.c.id == ar.c.requested_by)
+        .outerjoin(decider, decider.c.id == ar.c.decided_by)
     )
 
 
 class ApprovalService:
-    def __init__(self, *, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self, *, uow: UnitOfWork, clock: Clock, matrix: FourEyesMatrix | None = None
+    ) -> None:
         self.uow = uow
         self.clock = clock
+        self.matrix = matrix or default_matrix()
         self.executors: dict[str, Executor] = {}
+        self.validators: dict[str, Validator] = {}
 
-    def register(self, operation: str, executor: Executor) -> None:
+    def register(
+        self, operation: str, executor: Executor, *, validate: Validator | None = None
+    ) -> None:
+        # At start-up: an operation outside the matrix would have no approvers and no words.
+        if operation not in self.matrix:
+            raise ValueError(
+                f"{operation!r} is not in the four-eyes matrix (server/domain/four_eyes.py); "
+                f"it has: {', '.join(self.matrix.operations)}"
+            )
         self.executors[operation] = executor
+        if validate is not None:
+            self.validators[operation] = validate
+
+    def available(self, operation: str) -> bool:
+        """Whether this server can carry the operation out (bench overrides are granted at the
+        bench and recorded from its events; customer unmerge has nothing to run yet)."""
+        return operation in self.executors or operation == BENCH_OVERRIDE
+
+    def needs_second_person(self, *, operation: str, payload: dict[str, Any]) -> bool:
+        return self.matrix.policy(operation).needs_second_person(payload)
+
+    def submit(
+        self, *, operation: str, payload: dict[str, Any], reason: str, actor: Actor
+    ) -> Submitted:
+        """The matrix decides: a request for a second person, or the operation at once."""
+        self._check_request(operation, payload, reason, actor)
+        if self.needs_second_person(operation=operation, payload=payload):
+            return Submitted(self._insert_request(operation, payload, reason, actor), None)
+        return Submitted(None, self.executors[operation](dict(payload), actor))
 
     def request(
         self, *, operation: str, payload: dict[str, Any], reason: str, actor: Actor
     ) -> ApprovalView:
+        self._check_request(operation, payload, reason, actor)
+        return self._insert_request(operation, payload, reason, actor)
+
+    def _check_request(
+        self, operation: str, payload: dict[str, Any], reason: str, actor: Actor
+    ) -> None:
         if operation not in self.executors:
             raise ValidationFailed(f"{operation} is not an operation that takes approval")
         if actor.operator_id is None:
             raise Forbidden("an approval request needs a signed-in operator")
         if not reason.strip():
             raise ValidationFailed("say why the operation is needed")
+        check = self.validators.get(operation)
+        if check is not None:
+            check(payload)
 
+    def _insert_request(
+        self, operation: str, payload: dict[str, Any], reason: str, actor: Actor
+    ) -> ApprovalView:
         def work(conn: Connection) -> ApprovalView:
             now = self.clock()
             ar = t.approval_request
@@ -111,28 +180,38 @@ class ApprovalService:
                 action="request",
                 detail={"operation": operation, "payload": payload, "reason": reason},
             )
-            return _view(conn.execute(select(ar).where(ar.c.id == rid)).one())
+            return self._view(conn.execute(_select().where(ar.c.id == rid)).one())
 
         return self.uow.write(work)
 
     def get(self, *, approval_id: int) -> ApprovalView:
         def work(conn: Connection) -> ApprovalView:
             ar = t.approval_request
-            r = conn.execute(select(ar).where(ar.c.id == approval_id)).first()
+            r = conn.execute(_select().where(ar.c.id == approval_id)).first()
             if r is None:
                 raise NotFound(f"approval request {approval_id} does not exist")
-            return _view(r)
+            return self._view(r)
 
         return self.uow.read(work)
 
     def list_pending(self) -> list[ApprovalView]:
+        return self.log(state="pending")
+
+    def log(
+        self, *, state: str | None = "pending", operation: str | None = None, limit: int = 200
+    ) -> list[ApprovalView]:
+        """The approvals log: pending oldest first; any other view newest first."""
+        if state is not None and state not in STATES:
+            raise ValidationFailed(f"state must be one of {', '.join(sorted(STATES))}")
         ar = t.approval_request
-        return self.uow.read(
-            lambda conn: [
-                _view(r)
-                for r in conn.execute(select(ar).where(ar.c.state == "pending").order_by(ar.c.id))
-            ]
-        )
+        stmt = _select()
+        if state is not None:
+            stmt = stmt.where(ar.c.state == state)
+        if operation is not None:
+            stmt = stmt.where(ar.c.operation == operation)
+        order = ar.c.id if state == "pending" else ar.c.id.desc()
+        stmt = stmt.order_by(order).limit(max(1, min(limit, 1000)))
+        return self.uow.read(lambda conn: [self._view(r) for r in conn.execute(stmt)])
 
     def decide(
         self,
@@ -145,11 +224,15 @@ class ApprovalService:
     ) -> ApprovalView:
         """Approve (and execute) or refuse. `seen_payload_hash` is the hash of the payload the
         approver was shown: if the stored payload differs, nothing executes."""
-        if not approver.has("supervisor"):
-            raise Forbidden("only a supervisor can approve or refuse")
         if not reason.strip():
             raise ValidationFailed("an approval or refusal needs a reason")
         current = self.get(approval_id=approval_id)
+        policy = self._policy(current.operation)
+        if not approver.has(*policy.approver_roles):
+            raise Forbidden(
+                f"only {' or '.join(sorted(policy.approver_roles))} can approve or refuse "
+                f"{current.operation.replace('_', ' ')}"
+            )
         if current.state != "pending":
             raise ApprovalStateError(f"approval request {approval_id} is already {current.state}")
         if approver.operator_id == current.requested_by:
@@ -160,7 +243,11 @@ class ApprovalService:
             raise PayloadMismatch("the payload you approved is not the one that was requested")
         result: dict[str, Any] | None = None
         if approve:
-            executor = self.executors[current.operation]
+            executor = self.executors.get(current.operation)
+            if executor is None:
+                raise ValidationFailed(
+                    f"{current.operation} cannot be carried out by this server; refuse it"
+                )
             # Claim first so two approvers cannot both execute; then run the operation in its
             # own use case (transaction); record the outcome.
             self._set_state(approval_id, "pending", "approved", approver, reason, None)
@@ -174,6 +261,33 @@ class ApprovalService:
         else:
             self._set_state(approval_id, "pending", "refused", approver, reason, None)
         return self.get(approval_id=approval_id)
+
+    def _policy(self, operation: str) -> Policy:
+        found = self.matrix.get(operation)
+        if found is None:  # a row from before the matrix knew the operation: supervisors decide
+            return Policy(operation=operation, need=Need.ALWAYS, approver_roles=SUPERVISORS,
+                          words=operation.replace("_", " "))  # fmt: skip
+        return found
+
+    def _view(self, r: Any) -> ApprovalView:
+        policy = self.matrix.get(r.operation)
+        return ApprovalView(
+            r.id,
+            r.operation,
+            r.payload,
+            r.payload_hash,
+            r.reason,
+            r.requested_by,
+            r.state,
+            r.decided_by,
+            r.decision_reason,
+            r.result,
+            r.created_at,
+            requested_by_name=r.asker_name,
+            decided_by_name=r.decider_name,
+            decided_at=r.decided_at,
+            words=policy.describe(r.payload) if policy else r.operation.replace("_", " "),
+        )
 
     def _set_state(
         self,
@@ -212,3 +326,55 @@ class ApprovalService:
             )
 
         self.uow.write(work)
+
+
+def record_bench_override(
+    conn: Connection,
+    *,
+    payload: dict[str, Any],
+    reason: str,
+    requester: Actor,
+    supervisor_id: int,
+    now: datetime,
+) -> int:
+    """An override the bench already granted (supervisor badge checked offline), recorded in the
+    caller's transaction as an executed approval: requested by the packer, approved by the
+    supervisor, so it sits in the approvals log with its payload and reason. The table's CHECK
+    refuses a row where both are the same person."""
+    if requester.operator_id is None:
+        raise ValidationFailed("an override needs the operator who asked for it")
+    if requester.operator_id == supervisor_id:
+        raise SelfApproval("a supervisor cannot approve their own override")
+    ar = t.approval_request
+    rid = int(
+        conn.execute(
+            insert(ar)
+            .values(
+                operation=BENCH_OVERRIDE,
+                payload=payload,
+                payload_hash=payload_hash(payload),
+                reason=reason,
+                requested_by=requester.operator_id,
+                requested_station=requester.station_id,
+                state="executed",
+                decided_by=supervisor_id,
+                decision_reason=reason,
+                decided_at=now,
+                result={"granted_at": "bench"},
+                created_at=now,
+            )
+            .returning(ar.c.id)
+        ).scalar_one()
+    )
+    for action, who in (("request", requester.operator_id), ("executed", supervisor_id)):
+        audit.record(
+            conn,
+            at=now,
+            station_id=requester.station_id,
+            operator_id=who,
+            entity="approval",
+            entity_id=rid,
+            action=action,
+            detail={"operation": BENCH_OVERRIDE, "payload": payload, "reason": reason},
+        )
+    return rid

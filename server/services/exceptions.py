@@ -37,6 +37,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "late_cancellation": ("dismiss",),
     # The units are released already; a person checks the shelf (and counts it if needed).
     "short_pick": ("dismiss",),
+    # Custody (no carrier scan past the cut-off, or a parcel with the carrier whose label was
+    # never scanned) and a carrier's own exception: a carrier scan closes custody ones by itself;
+    # a person dismisses with what they found (traced by the carrier, found on the dock).
+    "custody": ("dismiss",),
+    "carrier": ("dismiss",),
 }
 
 

@@ -56,6 +56,9 @@ class OperatorLogin:
     roles: tuple[str, ...]
 
 
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
 class IdentityService:
     def __init__(
         self, *, uow: UnitOfWork, clock: Clock, session_hours: int, code_hours: int
@@ -107,7 +110,9 @@ class IdentityService:
         return self.uow.write(work)
 
     def issue_enrolment_code(self, *, station_name: str, kind: str, actor: Actor) -> str:
-        code = secrets.token_urlsafe(9)
+        # Typed once at installation: letters and digits only (a code starting with "-" would
+        # be read as an option by `packline-station --enrol`), no 0/O or 1/I/L to misread.
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
 
         def work(conn: Connection) -> None:
             now = self.clock()

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,9 @@ class LiveEvents:
         self._subs: set[Subscription] = set()
         self._seq = 0
         self._closed = False
+        # Called with every published message on the publishing thread (the dashboard feed
+        # only records a nudge there): they must not block or raise into a use case.
+        self._listeners: list[Callable[[LiveMessage], None]] = []
 
     @property
     def subscriber_count(self) -> int:
@@ -72,6 +75,15 @@ class LiveEvents:
                 sub.loop.call_soon_threadsafe(sub.offer, message)
             except RuntimeError:  # its loop has closed: the server is shutting down
                 self.unsubscribe(sub)
+        for listener in list(self._listeners):
+            try:
+                listener(message)
+            except Exception:
+                log.exception("live event listener failed")
+
+    def add_listener(self, listener: Callable[[LiveMessage], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
 
     def publish_order_changed(self, *, order_id: int, state: str, change: str) -> None:
         self.publish(

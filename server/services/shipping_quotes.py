@@ -17,7 +17,8 @@ from server.carriers.base import ShipmentRequest
 from server.db import audit
 from server.db import shipping_tables as st
 from server.domain.actor import Actor
-from server.domain.errors import ValidationFailed
+from server.domain.errors import ApprovalStateError, Forbidden, ValidationFailed
+from server.domain.four_eyes import RATE_RULE_CHANGE
 from server.domain.rate_rules import (
     Cheapest,
     CheapestWithinDays,
@@ -29,6 +30,7 @@ from server.domain.rate_rules import (
     ShipmentFacts,
     decide,
 )
+from server.services.approvals import ApprovalService, Submitted
 from server.services.context import Clock
 from server.services.rate_shop import RateShopper, RateShopResult
 from server.services.shipment_request import build_request
@@ -90,8 +92,30 @@ def rule_from_json(data: dict[str, Any]) -> RateRule:
         for name in _DECIMALS:
             kw[name] = None if kw.get(name) is None else Decimal(kw[name])
         return RateRule(**kw)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
         raise ValidationFailed(f"the rule is not valid: {exc}") from exc
+
+
+_ANY = object()  # `_save` without an expectation about the rule it replaces
+_MAX_PRIORITY = 2**31 - 1  # an Integer column
+
+
+def validate_rule_change(payload: dict[str, Any]) -> None:
+    """A stored change must rebuild exactly the rule it shows (the generic approvals endpoint
+    lets a client send any JSON): what the approver reads is what is written."""
+    if set(payload) != {"definition", "replaces"}:
+        raise ValidationFailed("a rate rule change has exactly: definition, replaces")
+    definition, replaces = payload["definition"], payload["replaces"]
+    if not isinstance(definition, dict) or not (replaces is None or isinstance(replaces, dict)):
+        raise ValidationFailed("definition is a rule; replaces is a rule or null")
+    rule = rule_from_json(definition)
+    if rule_to_json(rule) != definition:
+        raise ValidationFailed("the rule is not in its stored form: send it as GET shows it")
+    priority = rule.priority
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ValidationFailed("a rule's priority is a whole number")
+    if len(rule.name) > 100 or not -_MAX_PRIORITY <= priority <= _MAX_PRIORITY:
+        raise ValidationFailed("a rule name is at most 100 characters; priority fits 32 bits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +128,58 @@ class ShopRecord:
 
 
 class ShippingQuotes:
-    def __init__(self, *, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(
+        self, *, uow: UnitOfWork, clock: Clock, approvals: ApprovalService | None = None
+    ) -> None:
         self.uow = uow
         self.clock = clock
+        self.approvals = approvals
+        if approvals is not None:
+            approvals.register(
+                RATE_RULE_CHANGE, self._execute_rule_change, validate=validate_rule_change
+            )
+
+    def request_rule_change(self, *, rule: RateRule, reason: str, actor: Actor) -> Submitted:
+        """A person's rule change (four-eyes `rate_rule_change`): the exact rule and the one it
+        replaces are stored for a second person; only the approved rule is written, and only
+        if the stored rule is still the one it replaces."""
+        if self.approvals is None:
+            raise ValidationFailed("rule changes need the approvals service")
+        rr = st.rate_rule
+        before = self.uow.read(
+            lambda conn: conn.execute(select(rr.c.definition).where(rr.c.name == rule.name))
+            .scalar()
+        )  # fmt: skip
+        payload = {"definition": rule_to_json(rule), "replaces": before}
+        return self.approvals.submit(
+            operation=RATE_RULE_CHANGE, payload=payload, reason=reason, actor=actor
+        )
 
     def save_rule(self, *, rule: RateRule, actor: Actor) -> None:
-        """Create or replace a rule by name; the change (old and new) goes to the audit log."""
-        definition = rule_to_json(rule)
+        """Create or replace a rule by name, for the server's own commands (seeding, CLI: an
+        actor without an operator); a person's change goes through `request_rule_change`."""
+        if actor.operator_id is not None:
+            raise Forbidden("a person's rule change needs a second person: request it")
+        self._save(rule_to_json(rule), actor, replaces=_ANY)
 
-        def work(conn: Connection) -> None:
+    def _execute_rule_change(self, payload: dict[str, Any], approver: Actor) -> dict[str, Any]:
+        definition = dict(payload["definition"])
+        action = self._save(definition, approver, replaces=payload.get("replaces"))
+        return {"name": definition["name"], "action": action}
+
+    def _save(self, definition: dict[str, Any], actor: Actor, *, replaces: object) -> str:
+        """Create or replace by name; the change (old and new) goes to the audit log."""
+        rule = rule_from_json(definition)
+
+        def work(conn: Connection) -> str:
             now = self.clock()
             rr = st.rate_rule
-            old = conn.execute(select(rr).where(rr.c.name == rule.name)).first()
+            old = conn.execute(select(rr).where(rr.c.name == rule.name).with_for_update()).first()
+            if replaces is not _ANY and (old.definition if old else None) != replaces:
+                raise ApprovalStateError(
+                    f"rate rule {rule.name!r} changed since this change was asked for: "
+                    "refuse it and ask again"
+                )
             if old is None:
                 conn.execute(insert(rr).values(name=rule.name, priority=rule.priority,
                                                definition=definition, active=True,
@@ -128,13 +192,15 @@ class ShippingQuotes:
                         priority=rule.priority, definition=definition, active=True, updated_at=now
                     )
                 )
+            action = "create" if old is None else "update"
             audit.record(conn, at=now, station_id=actor.station_id,
                          operator_id=actor.operator_id, entity="rate_rule", entity_id=rule.name,
-                         action="create" if old is None else "update",
+                         action=action,
                          detail={"before": old.definition if old else None,
                                  "after": definition})  # fmt: skip
+            return action
 
-        self.uow.write(work)
+        return self.uow.write(work)
 
     def active_rules(self) -> list[RateRule]:
         rr = st.rate_rule

@@ -27,12 +27,15 @@ from server.db.station_event_tables import station_event as se
 from server.domain.actor import Actor
 from server.domain.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from server.domain.orders import OrderState
+from server.services.approvals import record_bench_override
 from server.services.context import Clock
+from server.services.label_scans import apply_label_scan
 from server.services.unit_of_work import UnitOfWork
 from shared.contract.events import (
     NEEDS_ORDER,
     FirstOutcome,
     Override,
+    PackageLabelled,
     PackCompleted,
     PickCompleted,
     ResultStatus,
@@ -190,6 +193,9 @@ class StationEventService:
             return _short_pick(conn, oid, state, payload, event, who, now)
         if isinstance(payload, Override):
             return _override(conn, oid, payload, event, who, now)
+        if isinstance(payload, PackageLabelled):
+            return apply_label_scan(conn, order_id=oid, state=state, payload=payload,
+                                    event=event, who=who, now=now)  # fmt: skip
         raise AssertionError(f"no effect for {kind}")
 
 
@@ -380,6 +386,26 @@ def _override(
         raise ValidationFailed("the badge given for the override is not an active supervisor's")
     if sup.id == who.operator_id:
         raise ValidationFailed("a supervisor cannot override their own scan")
+    number = conn.execute(
+        select(t.sales_order.c.number).where(t.sales_order.c.id == order_id)
+    ).scalar()
+    # In the approvals log too: requested by the packer, approved by the badge's supervisor.
+    approval_id = record_bench_override(
+        conn,
+        payload={
+            "order_id": order_id,
+            "order_number": number,
+            "line_no": p.line_no,
+            "bypassed": p.bypassed or "scan",
+            "reason": p.reason,
+            "event": event.key,
+            "at": event.at.isoformat(),
+        },
+        reason=p.reason,
+        requester=who,
+        supervisor_id=int(sup.id),
+        now=now,
+    )
     audit.record(
         conn,
         at=now,
@@ -393,6 +419,7 @@ def _override(
             "supervisor_id": sup.id,
             "event": event.key,
             "at": event.at.isoformat(),
+            "approval_id": approval_id,
         },
     )
-    return "override recorded"
+    return f"override recorded (approval {approval_id})"

@@ -58,6 +58,9 @@ class Task:
 
 # States in which an order is physically with one bench.
 _ON_THE_BENCH = (OrderState.PICKING.value, OrderState.PICKED.value, OrderState.PACKING.value)
+# Packed but not labelled (the bench restarted, or set it aside after a refused purchase): the
+# bench that packed it finds it again to buy, print and scan its labels.
+_RESUMABLE = (*_ON_THE_BENCH, OrderState.PACKED.value)
 
 
 class TaskService:
@@ -74,7 +77,7 @@ class TaskService:
             own = (
                 conn.execute(
                     select(so.c.id)
-                    .where(so.c.station_id == station_id, so.c.state.in_(_ON_THE_BENCH))
+                    .where(so.c.station_id == station_id, so.c.state.in_(_RESUMABLE))
                     .order_by(so.c.id)
                 )
                 .scalars()
@@ -109,7 +112,7 @@ class TaskService:
             ).first()
             if (
                 held is not None
-                and held.state in _ON_THE_BENCH
+                and held.state in _RESUMABLE
                 and held.station_id is not None
                 and held.station_id == actor.station_id
             ):

@@ -23,6 +23,7 @@ EventKind = Literal[
     "scan_rejected",
     "unit_picked",
     "unit_packed",
+    "package_labelled",
 ]
 # Kinds that only leave a row for the supervisors' figures; nothing else changes on the server.
 RECORDED_ONLY: frozenset[str] = frozenset({"scan_rejected", "unit_picked", "unit_packed"})
@@ -91,6 +92,14 @@ class UnitScanned(Model):
     serial: str = Field(default="", max_length=80)
 
 
+class PackageLabelled(Model):
+    """The packer scanned a printed carrier label onto its carton: the scan is the evidence."""
+
+    package_id: Id
+    tracking_number: str = Field(min_length=1, max_length=80)
+    scanned: str = Field(min_length=1, max_length=200)  # the barcode as read, for the record
+
+
 PAYLOADS: dict[str, type[Model]] = {
     "pick_completed": PickCompleted,
     "short_pick": ShortPick,
@@ -99,11 +108,12 @@ PAYLOADS: dict[str, type[Model]] = {
     "scan_rejected": ScanRejected,
     "unit_picked": UnitScanned,
     "unit_packed": UnitScanned,
+    "package_labelled": PackageLabelled,
 }
 # Kinds about one order: without an order id they are rejected.
 NEEDS_ORDER: frozenset[str] = frozenset(
     {"pick_completed", "short_pick", "pack_completed", "override", "unit_picked", "unit_packed"}
-)
+) | {"package_labelled"}
 
 
 class StationEvent(Model):

@@ -16,6 +16,9 @@ from shared.contract.orders import TaskOut
 from shared.contract.stations import LoginOut
 from station.sync.client import ServerRefused, ServerUnavailable
 
+# The fake serves one bench: every order it holds on the floor is that bench's own.
+_RESUMABLE = frozenset({"picking", "picked", "packing", "packed"})
+
 
 class FakeGateway:
     def __init__(
@@ -65,12 +68,16 @@ class FakeGateway:
     def tasks(self) -> list[TaskOut]:
         self._check_online()
         with self._lock:
-            return [t for t in self._tasks.values() if t.state == "released"]
+            # Like the server: this bench's own half-done orders first, then released ones.
+            own = [t for t in self._tasks.values() if t.state in _RESUMABLE]
+            return own + [t for t in self._tasks.values() if t.state == "released"]
 
     def claim(self, *, order_id: int) -> TaskOut:
         self._check_online()
         with self._lock:
             task = self._tasks.get(order_id)
+            if task is not None and task.state in _RESUMABLE:
+                return task  # the bench resumes its own work
             if task is None or task.state != "released":
                 raise ServerRefused(status=409, detail=f"order {order_id} cannot be claimed")
             claimed = task.model_copy(update={"state": "picking"})

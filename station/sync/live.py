@@ -70,8 +70,12 @@ class LiveStream:
         on_connected: Callable[[bool], None] | None = None,
         read_timeout_s: float = 45.0,
         backoff: Backoff | None = None,
+        path: str = "/stations/stream",
+        on_message: Callable[[SseMessage], None] | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + API_PREFIX + "/stations/stream"
+        self.url = base_url.rstrip("/") + API_PREFIX + path
+        # Other streams (the dashboard's) reuse the connection handling: their events go here.
+        self.on_message = on_message
         self.station_token = station_token
         self.on_order_changed = on_order_changed
         self.on_connected = on_connected
@@ -137,6 +141,8 @@ class LiveStream:
                         return
                     if message is not None and message.event == "order-changed":
                         self._deliver(message)
+                    elif message is not None and self.on_message is not None:
+                        self.on_message(message)
             finally:
                 with self._lock:
                     self._sock = None

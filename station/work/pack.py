@@ -70,6 +70,9 @@ class PackSession(WorkSession):
         self.boxes: list[Box] = []
         self._events: list[Event] = []
         self._completed = False
+        # The PackCompleted fact, kept after it is drained: the label step waits until the
+        # server has it (its key) before asking for the label.
+        self.completion: PackCompleted | None = None
 
     @property
     def started(self) -> bool:
@@ -175,7 +178,8 @@ class PackSession(WorkSession):
                 )
                 for b in self.boxes
             )
-            self._events.append(PackCompleted(**self._head(), boxes=summary, units=units))
+            self.completion = PackCompleted(**self._head(), boxes=summary, units=units)
+            self._events.append(self.completion)
             return Accepted(message=f"Order packed in {len(self.boxes)} box(es)")
         return Accepted(
             message=f"Box {box.no} closed: start the next box", remaining=self.remaining

@@ -61,6 +61,10 @@ class FakeShippo:
     refund_status: str = "SUCCESS"
     rate_limit_retry_after: int | None = None  # next API call answers 429 with this header
     html_error_status: int | None = None  # next API call answers with an HTML page
+    # "PNG" | "PDF": labels come back in that format whatever was asked, as when the carrier
+    # has no ZPL and the account's default file type wins (a 4x6 image, Code 128 of the number)
+    image_labels: str = ""
+    truncate_labels: int | None = None  # label downloads are cut to this many bytes
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -196,13 +200,13 @@ class FakeShippo:
         for piece, _parcel in enumerate(parcels, start=1):
             tid = self.new_id()
             number = f"1ZFAKE{tid[-10:].upper()}"
-            self.labels[tid] = zpl_label(number, piece, len(parcels))
+            self.labels[tid] = self._label_file(number, piece, len(parcels))
             transaction = {
                 "object_id": tid, "object_state": "VALID", "rate": rate["object_id"],
                 "status": "QUEUED" if queued else "SUCCESS", "tracking_number": "",
                 "label_url": "", "tracking_status": "UNKNOWN", "parcel": self.new_id(),
                 "messages": [], "metadata": body.get("metadata", ""), "test": True,
-                "label_file_type": body.get("label_file_type", "PDF"),
+                "label_file_type": self.image_labels or body.get("label_file_type", "PDF"),
                 "_number": number,
             }  # fmt: skip
             self.transactions[tid] = transaction
@@ -219,9 +223,20 @@ class FakeShippo:
             return
         transaction.update(
             status="SUCCESS", tracking_number=transaction["_number"],
-            label_url=f"{self.base_url}/labels/{transaction['object_id']}.zpl?Signature=x",
+            label_url=f"{self.base_url}/labels/{transaction['object_id']}"
+            f".{(self.image_labels or 'zpl').lower()}?Signature=x",
         )  # fmt: skip
         self.scan(transaction["_number"], "PRE_TRANSIT", "Shipping label created")
+
+    def _label_file(self, number: str, piece: int, pieces: int) -> bytes:
+        if self.image_labels.upper() not in ("PNG", "PDF"):
+            return zpl_label(number, piece, pieces)
+        # Imported here: the demo runs this fake, and only image mode needs the drawing libraries.
+        from tests.fakes.label_images import pdf_label, png_label
+
+        if self.image_labels.upper() == "PNG":
+            return png_label(number, caption=f"FAKE SHIPPO {piece}/{pieces}")
+        return pdf_label(number)
 
     def get_transaction(self, tid: str) -> tuple[int, Any] | None:
         transaction = self.transactions.get(tid)
@@ -293,9 +308,11 @@ def _handler_for(fake: FakeShippo) -> type[BaseHTTPRequestHandler]:
             if fake.latency_s:
                 time.sleep(fake.latency_s)
             if url.path.startswith("/labels/"):  # the "S3" side: no Shippo auth here
-                label = fake.labels.get(url.path.removeprefix("/labels/").removesuffix(".zpl"))
+                label = fake.labels.get(url.path.removeprefix("/labels/").split(".")[0])
                 if label is None:
                     return self._reply(404, b"<Error>NoSuchKey</Error>", content_type="text/xml")
+                if fake.truncate_labels is not None:
+                    label = label[: fake.truncate_labels]
                 return self._reply(200, label, content_type="application/octet-stream")
             if self.headers.get("Authorization") != f"ShippoToken {fake.api_key}":
                 return self._reply(401, {"detail": "Invalid token."})

@@ -118,3 +118,5 @@ def test_the_demo_command_seeds_and_serves(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert tasks_seeded
     assert "admin BADGE-0001" in out and "station enrolment code" in out
+    # Shipping works out of the box: the demo starts local provider fakes and points at them.
+    assert "easypost fake" in out and "shippo fake" in out

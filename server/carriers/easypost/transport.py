@@ -31,7 +31,7 @@ class Deadline:
     def remaining(self) -> float:
         left = self._end - time.monotonic()
         if left <= 0:
-            raise CarrierError(f"EasyPost: timeout after {self.seconds:g} s")
+            raise CarrierError(f"EasyPost: timeout after {self.seconds:g} s", transient=True)
         return left
 
 
@@ -65,9 +65,11 @@ class EasyPostTransport:
         try:
             response = self._client.request(method, url, timeout=timeout, **kw)
         except httpx.TimeoutException as exc:
-            raise CarrierError(f"EasyPost: timeout after {deadline.seconds:g} s") from exc
+            raise CarrierError(f"EasyPost: timeout after {deadline.seconds:g} s",
+                               transient=True) from exc  # fmt: skip
         except httpx.HTTPError as exc:
-            raise CarrierError(f"EasyPost: connection failed: {type(exc).__name__}") from exc
+            raise CarrierError(f"EasyPost: connection failed: {type(exc).__name__}",
+                               transient=True) from exc  # fmt: skip
         if response.is_success:
             return response
         retry_after = _retry_after_s(response.headers.get("Retry-After"))

@@ -65,16 +65,18 @@ class ShippoTransport:
         json_body: dict[str, Any] | None = None, params: dict[str, str] | None = None,
     ) -> httpx.Response:  # fmt: skip
         if timeout_s <= 0:
-            raise CarrierError("timeout: no time left for the Shippo call")
+            raise CarrierError("timeout: no time left for the Shippo call", transient=True)
         try:
             response = self._client.request(
                 method, url, headers=headers, json=json_body, params=params,
                 timeout=httpx.Timeout(timeout_s),
             )  # fmt: skip
         except httpx.TimeoutException:
-            raise CarrierError(f"timeout after {timeout_s:.1f} s") from None
+            raise CarrierError(f"timeout after {timeout_s:.1f} s", transient=True) from None
         except httpx.HTTPError as exc:
-            raise CarrierError(f"Shippo unreachable: {type(exc).__name__}") from None
+            raise CarrierError(
+                f"Shippo unreachable: {type(exc).__name__}", transient=True
+            ) from None
         if response.status_code >= 400:
             retry = _retry_after(response.headers.get("Retry-After"))
             log.info("shippo %s %s -> HTTP %s", method, httpx.URL(url).path, response.status_code)

@@ -142,9 +142,9 @@ class ShipStationTransport:
                 timeout=httpx.Timeout(timeout_s),
             )
         except httpx.TimeoutException as exc:
-            raise CarrierError(f"timeout after {timeout_s:g} s") from exc
+            raise CarrierError(f"timeout after {timeout_s:g} s", transient=True) from exc
         except httpx.HTTPError as exc:
-            raise CarrierError(f"connection failed: {type(exc).__name__}") from exc
+            raise CarrierError(f"connection failed: {type(exc).__name__}", transient=True) from exc
         if response.status_code == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             raise CarrierError(

@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 # Every module that defines tables, so autogenerate sees the whole schema.
+import server.db.dashboard_tables
+import server.db.returns_tables
 import server.db.shipping_tables
 import server.db.station_event_tables  # noqa: F401
 from server.db.tables import metadata

@@ -80,8 +80,9 @@ class WorkScreen(QWidget):
         self.lines = _list()
         self.short_button = QPushButton("Short (F2)")
         self.override_button = QPushButton("Supervisor override (F3)")
+        self.reprint_button = QPushButton("Print the label again (F5)")
         buttons = QHBoxLayout()
-        for button in (self.short_button, self.override_button):
+        for button in (self.short_button, self.override_button, self.reprint_button):
             button.setFont(big(MEDIUM))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
@@ -94,6 +95,8 @@ class WorkScreen(QWidget):
         self._vm: WorkViewModel | None = None
         self.short_button.clicked.connect(lambda: self.request("request_short"))
         self.override_button.clicked.connect(lambda: self.request("request_override"))
+        self.reprint_button.clicked.connect(lambda: self.request("reprint_label"))
+        self.reprint_button.setVisible(False)
 
     def request(self, name: str) -> None:
         """Short / override on the line the instruction names (the view-model picks it)."""
@@ -107,6 +110,8 @@ class WorkScreen(QWidget):
         vm.instruction.connect(self.instruction.setText)
         vm.progress_changed.connect(self.show_progress)
         self.short_button.setVisible(hasattr(vm, "request_short"))
+        self.override_button.setVisible(hasattr(vm, "request_override"))
+        self.reprint_button.setVisible(hasattr(vm, "reprint_label"))
 
     def show_progress(self, progress: Progress) -> None:
         self.heading.setText(f"{self._title}  {progress.order_number}")

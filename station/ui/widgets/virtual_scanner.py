@@ -31,13 +31,11 @@ class VirtualScannerDock(QDockWidget):
         super().__init__("Virtual scanner (demo)", parent)
         self._write = write
         self.buttons: list[QPushButton] = []
+        self.extra: list[QPushButton] = []  # barcodes that appear while working (printed labels)
         inner = QWidget()
-        layout = QVBoxLayout(inner)
+        self._layout = layout = QVBoxLayout(inner)
         for code in barcodes:
-            button = QPushButton(code.label)
-            button.setToolTip(code.text)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, text=code.text: self._write(text))
+            button = self._button(code)
             layout.addWidget(button)
             self.buttons.append(button)
         layout.addStretch(1)
@@ -47,3 +45,19 @@ class VirtualScannerDock(QDockWidget):
         self.setWidget(scroll)
         # Wide enough to read every label: the panel stands in for a barcode sheet.
         self.setMinimumWidth(320)
+
+    def _button(self, code: DemoBarcode) -> QPushButton:
+        button = QPushButton(code.label)
+        button.setToolTip(code.text)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(lambda _=False, text=code.text: self._write(text))
+        return button
+
+    def set_extra(self, barcodes: Sequence[DemoBarcode]) -> None:
+        """Replace the working barcodes (shown first), e.g. the labels just printed."""
+        for button in self.extra:
+            self._layout.removeWidget(button)
+            button.deleteLater()
+        self.extra = [self._button(code) for code in barcodes]
+        for at, button in enumerate(self.extra):
+            self._layout.insertWidget(at, button)

@@ -53,12 +53,22 @@ def test_rate_an_order_rerate_and_read_the_log(svc: Services, live_server: str) 
     order_id = place(svc, "rate-1", ("SKU-A", 2))
     unstocked = place(svc, "rate-2", ("SKU-B", 1))  # no stock: parked, nothing to ship from
     headers = sign_in(svc).headers
+    svc.identity.create_operator(name="Second", badge="BADGE-SUP-2", roles={"supervisor"},
+                                 actor=SYSTEM)  # fmt: skip
     with httpx.Client(base_url=live_server + API_PREFIX, headers=headers, timeout=30) as c:
         bad = c.put("/rate-rules", json={"definition": {"id": "x"}})
         assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
         rule = {"id": "r1", "name": "Fast NL", "priority": 1,
                 "objective": {"kind": "fastest"}, "countries": ["NL"]}  # fmt: skip
-        assert c.put("/rate-rules", json={"definition": rule}).status_code == 200
+        asked = c.put("/rate-rules", json={"definition": rule})
+        # A rule change waits for a second person (four-eyes) and changes nothing until then.
+        assert asked.status_code == 202 and asked.json()["applied"] is False
+        assert c.get("/rate-rules").json() == []
+        approval = asked.json()["approval"]
+        decided = c.post(f"/approvals/{approval['id']}/decision",
+                         json={"approve": True, "reason": "checked", "badge": "BADGE-SUP-2",
+                               "payload_hash": approval["payload_hash"]})  # fmt: skip
+        assert decided.status_code == 200 and decided.json()["state"] == "executed"
         assert [r["definition"]["name"] for r in c.get("/rate-rules").json()] == ["Fast NL"]
         first = c.post(f"/orders/{order_id}/rates").json()
         second = c.post(f"/orders/{order_id}/rates").json()

@@ -53,7 +53,7 @@ def test_kill_9_mid_push_then_restart_lands_every_event_once(
     n, batch, hold = 100, 20, 3
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.station.sync.push_child", "--journal", str(journal_path),
-         "--url", server.url, "--token", creds.station_token, "--events", str(n),
+         "--url", server.url, f"--token={creds.station_token}", "--events", str(n),
          "--batch", str(batch), "--hold-after", str(hold)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Printable documents the server renders (PDF): no database, no HTTP; services feed them."""
