@@ -386,8 +386,8 @@ def test_a_supervisor_dismisses_a_custody_exception_with_what_they_found(
     [opened] = svc.custody.sweep()
     [view] = [e for e in svc.exceptions.list(state="open") if e.id == opened]
     assert view.actions == ("dismiss",)
-    svc.exceptions.resolve(exception_id=opened, action="dismiss",
-                           data={"note": "driver confirmed pickup by phone"}, actor=SYSTEM)  # fmt: skip
+    note = {"note": "driver confirmed pickup by phone"}
+    svc.exceptions.resolve(exception_id=opened, action="dismiss", data=note, actor=SYSTEM)
     assert [e for e in svc.exceptions.list(state="open") if e.kind == "custody"] == []
     clock.advance(hours=25)
     assert svc.custody.sweep() == []  # dismissed once is not reopened by the next pass
