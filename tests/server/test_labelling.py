@@ -5,7 +5,6 @@ package is. Shipping goes to the Shippo fake on loopback (one provider: determin
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,14 +16,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.db import tables as t
 from server.domain.actor import SYSTEM
-from server.settings import ServerSettings
 from shared.contract import API_PREFIX
 from tests.fakes.shippo_server import FakeShippo
 from tests.server.conftest import Clock
 from tests.server.http import Credentials, count_rows, sign_in
+from tests.server.shipping_services import closing, running_shippo, services_with, shippo_account
 from tests.server.world import build_world, place
 
 AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -32,21 +31,13 @@ AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def shippo() -> Iterator[FakeShippo]:
-    fake = FakeShippo().start()
-    yield fake
-    fake.stop()
+    yield from running_shippo()
 
 
 @pytest.fixture
 def svc(db_url: str, clock: Clock, tmp_path: Path, shippo: FakeShippo) -> Iterator[Services]:
-    accounts = [{"provider": "shippo", "name": "sp", "api_key": shippo.api_key,
-                 "base_url": shippo.base_url}]  # fmt: skip
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
-                              rate_deadline_s=10)  # fmt: skip
-    services = build_services(settings, clock=clock)
-    yield services
-    services.close()
+    yield from closing(services_with([shippo_account(shippo)], db_url=db_url, clock=clock,
+                                     tmp_path=tmp_path, rate_deadline_s=10))  # fmt: skip
 
 
 @pytest.fixture

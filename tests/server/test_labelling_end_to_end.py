@@ -8,7 +8,6 @@ goes through a real CUPS raw queue to a second emulator and reads back (text and
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -22,9 +21,8 @@ import zxingcpp
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.demo import CATALOG, PACKER_BADGE, seed
-from server.settings import ServerSettings
 from station.app import build
 from station.settings import StationSettings
 from station.sync.client import enrol
@@ -33,6 +31,7 @@ from station.ui.view_models.labelling import LabelPhase, LabelViewModel
 from tests.fakes.printer_emulator import PrinterEmulator, render_png
 from tests.fakes.shippo_server import FakeShippo
 from tests.server.conftest import Clock
+from tests.server.shipping_services import closing, running_shippo, services_with, shippo_account
 from tests.server.test_bench_end_to_end import _number_of
 from tests.station.devices.test_cups_printer import QUEUE, cupsd  # noqa: F401
 
@@ -43,9 +42,7 @@ GTIN = {code: gtin for code, _n, _g, _d, _v, gtin, _c, _t in CATALOG}
 
 @pytest.fixture
 def shippo() -> Iterator[FakeShippo]:
-    fake = FakeShippo().start()
-    yield fake
-    fake.stop()
+    yield from running_shippo()
 
 
 @pytest.fixture
@@ -62,14 +59,8 @@ def slip_printer(cupsd: None) -> Iterator[PrinterEmulator]:  # noqa: F811
 
 @pytest.fixture
 def svc(db_url: str, clock: Clock, tmp_path: Path, shippo: FakeShippo) -> Iterator[Services]:
-    accounts = [{"provider": "shippo", "name": "sp", "api_key": shippo.api_key,
-                 "base_url": shippo.base_url}]  # fmt: skip
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
-                              rate_deadline_s=10)  # fmt: skip
-    services = build_services(settings, clock=clock)
-    yield services
-    services.close()
+    yield from closing(services_with([shippo_account(shippo)], db_url=db_url, clock=clock,
+                                     tmp_path=tmp_path, rate_deadline_s=10))  # fmt: skip
 
 
 def test_pack_two_boxes_print_both_labels_scan_them_back_order_labelled(

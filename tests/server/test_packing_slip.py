@@ -5,7 +5,6 @@ nothing to pack and bad requests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,16 +14,16 @@ import pypdfium2
 import pytest
 import zxingcpp
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.documents.packing_slip import paper_for
 from server.domain.actor import SYSTEM
 from server.domain.address import Address
 from server.domain.intake import IncomingLine, IncomingOrder
-from server.settings import ServerSettings
 from shared.contract import API_PREFIX
 from tests.fakes.shippo_server import FakeShippo
 from tests.server.conftest import Clock
 from tests.server.http import is_problem, sign_in
+from tests.server.shipping_services import closing, running_shippo, services_with, shippo_account
 from tests.server.world import build_world, place
 
 ÅSA = Address("Åsa Øberg-Łukasiewicz", "Keizersgracht 10", "2e etage", "Amsterdam", "",
@@ -33,21 +32,13 @@ from tests.server.world import build_world, place
 
 @pytest.fixture
 def shippo() -> Iterator[FakeShippo]:
-    fake = FakeShippo().start()
-    yield fake
-    fake.stop()
+    yield from running_shippo()
 
 
 @pytest.fixture
 def svc(db_url: str, clock: Clock, tmp_path: Path, shippo: FakeShippo) -> Iterator[Services]:
-    accounts = [{"provider": "shippo", "name": "sp", "api_key": shippo.api_key,
-                 "base_url": shippo.base_url}]  # fmt: skip
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
-                              rate_deadline_s=5)  # fmt: skip
-    services = build_services(settings, clock=clock)
-    yield services
-    services.close()
+    yield from closing(services_with([shippo_account(shippo)], db_url=db_url, clock=clock,
+                                     tmp_path=tmp_path))  # fmt: skip
 
 
 def _stocked(svc: Services, skus: tuple[str, ...] = ("SKU-A", "SKU-B")) -> None:

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.domain.actor import SYSTEM, Actor
 from server.domain.orders import OrderState
-from server.settings import ServerSettings
 from shared.contract.events import PackageLabelled, PackCompleted, PackedBox, new_event
 from tests.fakes.shipstation_server import API_KEY
 from tests.server.carriers.providers import Providers
 from tests.server.conftest import Clock
+from tests.server.shipping_services import services_with
 from tests.server.world import build_world, place
 
 EASYPOST_SECRET = "sécret"  # the fake's default (EasyPost normalises it NFKD)
@@ -37,12 +37,16 @@ def accounts(p: Providers, only: Sequence[str] = ("easypost", "shippo", "shipsta
 
 
 def shipping_services(
-    p: Providers, *, db_url: str, clock: Clock, tmp_path: Path, only: Sequence[str], **kw: Any
+    p: Providers,
+    *,
+    db_url: str,
+    clock: Clock,
+    tmp_path: Path,
+    only: Sequence[str] = ("easypost", "shippo", "shipstation"),
+    **kw: Any,
 ) -> Services:
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=accounts(p, only), shipping_currency="USD",
-                              rate_deadline_s=5, **kw)  # fmt: skip
-    return build_services(settings, clock=clock)
+    return services_with(json.loads(accounts(p, only)), db_url=db_url, clock=clock,
+                         tmp_path=tmp_path, **kw)  # fmt: skip
 
 
 _benches: dict[int, Actor] = {}

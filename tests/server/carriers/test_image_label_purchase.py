@@ -6,7 +6,6 @@ not recorded, the labels are voided at the provider, and buying again works."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,32 +14,24 @@ import zplkit
 import zxingcpp
 from PIL import Image
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.domain.actor import SYSTEM
 from server.domain.errors import ValidationFailed
-from server.settings import ServerSettings
 from tests.fakes.shippo_server import FakeShippo
 from tests.server.conftest import Clock
+from tests.server.shipping_services import closing, running_shippo, services_with, shippo_account
 from tests.server.world import build_world, place
 
 
 @pytest.fixture
 def shippo() -> Iterator[FakeShippo]:
-    fake = FakeShippo().start()
-    yield fake
-    fake.stop()
+    yield from running_shippo()
 
 
 @pytest.fixture
 def svc(db_url: str, clock: Clock, tmp_path: Path, shippo: FakeShippo) -> Iterator[Services]:
-    accounts = [{"provider": "shippo", "name": "sp", "api_key": shippo.api_key,
-                 "base_url": shippo.base_url}]  # fmt: skip
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
-                              rate_deadline_s=5)  # fmt: skip
-    services = build_services(settings, clock=clock)
-    yield services
-    services.close()
+    yield from closing(services_with([shippo_account(shippo)], db_url=db_url, clock=clock,
+                                     tmp_path=tmp_path))  # fmt: skip
 
 
 def _rated_order(svc: Services, ext: str) -> int:

@@ -4,21 +4,20 @@ growing with each re-rate, rules saved through the API and refused when malforme
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from server.bootstrap import Services, build_services
+from server.bootstrap import Services
 from server.domain.actor import SYSTEM
-from server.settings import ServerSettings
 from shared.contract import API_PREFIX
-from tests.fakes.shipstation_server import API_KEY
 from tests.server.carriers.providers import Providers, three_providers
+from tests.server.carriers.shipping_world import shipping_services
 from tests.server.conftest import Clock
 from tests.server.http import sign_in
+from tests.server.shipping_services import closing
 from tests.server.world import build_world, place
 
 
@@ -30,20 +29,8 @@ def providers() -> Iterator[Providers]:
 
 @pytest.fixture
 def svc(db_url: str, clock: Clock, tmp_path: Path, providers: Providers) -> Iterator[Services]:
-    accounts = [
-        {"provider": "easypost", "name": "ep", "api_key": providers.easypost.api_key,
-         "base_url": providers.easypost.base_url},
-        {"provider": "shippo", "name": "sp", "api_key": providers.shippo.api_key,
-         "base_url": providers.shippo.base_url},
-        {"provider": "shipstation", "name": "ss", "api_key": API_KEY,
-         "base_url": providers.shipstation.base_url, "carrier_ids": ["se-100", "se-200"]},
-    ]  # fmt: skip
-    settings = ServerSettings(data_dir=tmp_path, database_url=db_url, home_country="NL",
-                              carrier_accounts=json.dumps(accounts), shipping_currency="USD",
-                              rate_deadline_s=5)  # fmt: skip
-    services = build_services(settings, clock=clock)
-    yield services
-    services.close()
+    yield from closing(shipping_services(providers, db_url=db_url, clock=clock,
+                                         tmp_path=tmp_path))  # fmt: skip
 
 
 def test_rate_an_order_rerate_and_read_the_log(svc: Services, live_server: str) -> None:
