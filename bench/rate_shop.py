@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from server.carriers.zpl_image import image_to_zpl  # noqa: E402
 from server.services.rate_shop import RateShopper  # noqa: E402
 from shared.labels.carton import CartonLine, carton_label  # noqa: E402
 from station.devices.tcp_printer import TcpPrinter  # noqa: E402
+from tests.fakes.label_images import pdf_label, png_label  # noqa: E402
 from tests.fakes.printer_emulator import PrinterEmulator  # noqa: E402
 from tests.server.carriers.providers import REQUEST, three_providers  # noqa: E402
 
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=40)
     parser.add_argument("--deadline", type=float, default=1.0)
     parser.add_argument("--labels", type=int, default=200)
+    parser.add_argument("--image-labels", type=int, default=40)
     args = parser.parse_args()
     with three_providers() as p:
         p.easypost.latency_s, p.shipstation.behaviour.latency_s, p.shippo.latency_s = (
@@ -93,6 +96,25 @@ def main() -> None:
             f"{statistics.median(build) * 1e6:.0f} us; print to emulator (~HS before and "
             f"after) p50 {statistics.median(send) * 1000:.2f} ms, p99 {pct(send, 99) * 1000:.2f} ms"
         )
+        # A provider that returns only an image: the PNG/PDF becomes ZPL before it is stored,
+        # then prints like any other label.
+        for fmt, make in (("PNG", lambda n: png_label(n, dpi=203, module_px=2)),
+                          ("PDF", lambda n: pdf_label(n))):  # fmt: skip
+            convert, send = [], []
+            for n in range(args.image_labels):
+                image = make(f"1Z999AA1{n:010d}")
+                t0 = time.perf_counter()
+                zpl = image_to_zpl(image, fmt)
+                t1 = time.perf_counter()
+                tcp.send(zpl)
+                send.append(time.perf_counter() - t1)
+                convert.append(t1 - t0)
+            print(
+                f"{fmt}-only carrier label (4x6 in, 203 dpi), {args.image_labels} labels: convert "
+                f"to ZPL p50 {statistics.median(convert) * 1000:.1f} ms, p99 "
+                f"{pct(convert, 99) * 1000:.1f} ms; print p50 "
+                f"{statistics.median(send) * 1000:.2f} ms"
+            )
 
 
 if __name__ == "__main__":

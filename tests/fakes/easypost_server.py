@@ -25,11 +25,13 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.fakes.quiet_http import QuietHTTPServer
 
 Json = dict[str, Any]
 
@@ -85,7 +87,7 @@ class FakeEasyPost:
         self._codes = itertools.count(1)
         self._release = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd = QuietHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         # A short poll so stop() returns at once (shutdown waits for the next poll).

@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.fakes.quiet_http import QuietHTTPServer
 
 API_KEY = "TEST_fake_shipstation_key"
 KEY_ID = "fake-shipstation-key-1"
@@ -100,7 +102,7 @@ class FakeShipStation:
         self._labels: dict[str, _Label] = {}
         self._lock = threading.RLock()  # route() holds it while helpers re-enter
         self._release = threading.Event()  # set on stop so hanging handlers return
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         # A short poll interval keeps stop() (and so each test's teardown) quick.
         self._thread = threading.Thread(
