@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from station.ui.view_models.dispatch import DispatchViewModel, DoorView
-from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, RED, big
+from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, RED, big, big_label, big_list
 
 ACTIONS = {"reprint": "request_reprint", "void": "request_void", "refresh": "refresh"}
 KEYS = {"reprint": Qt.Key.Key_F6, "void": Qt.Key.Key_F7, "refresh": Qt.Key.Key_F8}
-
-
-def _label(text: str, points: int, *, bold: bool = True) -> QLabel:
-    label = QLabel(text)
-    label.setFont(big(points, bold=bold))
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    return label
-
-
-def _list() -> QListWidget:
-    view = QListWidget()
-    view.setFont(big(MEDIUM, bold=False))
-    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return view
 
 
 class DispatchScreen(QWidget):
@@ -39,15 +24,15 @@ class DispatchScreen(QWidget):
         super().__init__()
         self._vm = vm
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.heading = _label("DISPATCH", LARGE)
-        self.instruction = _label("", HUGE)
+        self.heading = big_label("DISPATCH", LARGE)
+        self.instruction = big_label("", HUGE)
         self.instruction.setObjectName("instruction")
-        self.count = _label("", LARGE)
-        self.note = _label("", MEDIUM, bold=False)
-        self.waiting = _list()
-        self.attention = _list()
+        self.count = big_label("", LARGE)
+        self.note = big_label("", MEDIUM, bold=False)
+        self.waiting = big_list()
+        self.attention = big_list()
         self.attention.setStyleSheet(f"QListWidget {{ color: {RED}; }}")
-        self.exceptions = _list()
+        self.exceptions = big_list()
         self.buttons = {
             "reprint": QPushButton("Reprint label (F6)"),
             "void": QPushButton("Void label (F7)"),
@@ -64,11 +49,11 @@ class DispatchScreen(QWidget):
             shortcut.activated.connect(lambda n=name: self.request(n))
         lists = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
-        left.addWidget(_label("Labelled, not handed over", MEDIUM))
+        left.addWidget(big_label("Labelled, not handed over", MEDIUM))
         left.addWidget(self.waiting, 1)
-        right.addWidget(_label("Needs attention", MEDIUM))
+        right.addWidget(big_label("Needs attention", MEDIUM))
         right.addWidget(self.attention, 1)
-        right.addWidget(_label("Custody exceptions", MEDIUM))
+        right.addWidget(big_label("Custody exceptions", MEDIUM))
         right.addWidget(self.exceptions, 1)
         lists.addLayout(left, 1)
         lists.addLayout(right, 1)

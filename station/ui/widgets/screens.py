@@ -5,35 +5,20 @@ them decides anything or reaches a device. Every input is a scan; Enter/Escape a
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from station.ui.view_models.login import LoginViewModel
 from station.ui.view_models.tasks import TaskListViewModel, TaskSummary
 from station.ui.view_models.work import Progress, WorkViewModel
-from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, big
+from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, big, big_label, big_list
 from station.work.lines import LineProgress
-
-
-def _label(text: str, points: int) -> QLabel:
-    label = QLabel(text)
-    label.setFont(big(points))
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    return label
-
-
-def _list() -> QListWidget:
-    view = QListWidget()
-    view.setFont(big(MEDIUM, bold=False))
-    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the window (Enter/Escape)
-    return view
 
 
 class LoginScreen(QWidget):
     def __init__(self, *, vm: LoginViewModel) -> None:
         super().__init__()
-        self.instruction = _label("Scan your badge", HUGE)
-        self.note = _label("", MEDIUM)
+        self.instruction = big_label("Scan your badge", HUGE)
+        self.note = big_label("", MEDIUM)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.instruction)
@@ -45,9 +30,9 @@ class LoginScreen(QWidget):
 class TaskListScreen(QWidget):
     def __init__(self, *, vm: TaskListViewModel) -> None:
         super().__init__()
-        self.instruction = _label("Scan an order number (Enter takes the first)", LARGE)
-        self.note = _label("", MEDIUM)
-        self.list = _list()
+        self.instruction = big_label("Scan an order number (Enter takes the first)", LARGE)
+        self.note = big_label("", MEDIUM)
+        self.list = big_list()
         layout = QVBoxLayout(self)
         layout.addWidget(self.instruction)
         layout.addWidget(self.list, 1)
@@ -73,11 +58,11 @@ class WorkScreen(QWidget):
     def __init__(self, *, title: str) -> None:
         super().__init__()
         self._title = title
-        self.heading = _label(title, LARGE)
-        self.instruction = _label("", HUGE)
+        self.heading = big_label(title, LARGE)
+        self.instruction = big_label("", HUGE)
         self.instruction.setObjectName("instruction")
-        self.count = _label("", LARGE)
-        self.lines = _list()
+        self.count = big_label("", LARGE)
+        self.lines = big_list()
         self.short_button = QPushButton("Short (F2)")
         self.override_button = QPushButton("Supervisor override (F3)")
         self.reprint_button = QPushButton("Print the label again (F5)")
@@ -139,7 +124,9 @@ def _line_text(p: LineProgress) -> str:
 class DoneScreen(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.instruction = _label("Order done. Scan the next order number (or press Enter)", HUGE)
+        self.instruction = big_label(
+            "Order done. Scan the next order number (or press Enter)", HUGE
+        )
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.instruction)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QListWidget
 
 GREEN = "#1b7f3b"
 RED = "#c62828"
@@ -25,3 +27,19 @@ def big(points: int, *, bold: bool = True) -> QFont:
 HUGE = 40  # the one instruction, the verdict words
 LARGE = 28  # progress count, screen titles
 MEDIUM = 18  # lists, status bar
+
+
+def big_label(text: str, points: int, *, bold: bool = True) -> QLabel:
+    """Centred, wrapping words in big type: how every screen talks to the floor."""
+    label = QLabel(text)
+    label.setFont(big(points, bold=bold))
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    return label
+
+
+def big_list() -> QListWidget:
+    view = QListWidget()
+    view.setFont(big(MEDIUM, bold=False))
+    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the window (Enter/Escape)
+    return view
