@@ -186,7 +186,11 @@ def build_services(
         ),
         spend=SpendService(uow=uow),
         returns=ReturnsService(
-            uow=uow, clock=clock, approvals=approvals, threshold=settings.return_approval_threshold
+            uow=uow,
+            clock=clock,
+            approvals=approvals,
+            threshold=settings.return_approval_threshold,
+            allocation=allocation,
         ),
         dashboard=DashboardService(
             uow=uow,

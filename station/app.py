@@ -53,6 +53,7 @@ from station.sync.live import LiveStream
 from station.sync.outbound import to_wire
 from station.sync.pusher import Pusher
 from station.sync.returns_client import HttpReturnsClient
+from station.sync.returns_outbox import ReturnsOutbox
 from station.sync.shipping_client import HttpShippingClient, ShippingGateway
 from station.ui.background import Background
 from station.ui.bridge import DeviceBridge
@@ -345,7 +346,8 @@ def make_returns_desk(
     print_queue: PrintQueue | None,
 ) -> ReturnsDeskViewModel | None:
     """The returns desk's screen when this station is one (mode "returns"): condition cards and
-    quarantine bin labels go to the label print queue."""
+    quarantine bin labels go to the label print queue; a unit's receipt is kept in the data dir
+    until the server has it (sent again after a restart)."""
     if settings.mode != "returns":
         return None
     return ReturnsDeskViewModel(
@@ -354,6 +356,7 @@ def make_returns_desk(
         print_label=(lambda zpl, title: print_queue.submit(zpl, title=title))
         if print_queue is not None
         else None,
+        outbox=ReturnsOutbox(path=settings.data_dir / "returns-outbox.sqlite3"),
     )
 
 

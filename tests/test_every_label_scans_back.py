@@ -22,7 +22,16 @@ from server.carriers.base import Carrier, PackageLabel
 from server.carriers.zpl_image import image_to_zpl
 from shared.contract.returns import CONDITIONS
 from shared.labels.carton import CartonLine, carton_label
-from shared.labels.returns import condition_card, condition_card_text, quarantine_bin_label
+from shared.labels.returns import (
+    DECISIONS,
+    condition_card,
+    condition_card_text,
+    decision_card,
+    decision_card_text,
+    quarantine_bin_label,
+    return_unit_label,
+    unit_label_text,
+)
 from tests.fakes import easypost_server, shippo_server, shipstation_server
 from tests.fakes.label_images import LETTER_PAGE, pdf_label, png_label
 from tests.server.carriers.providers import REQUEST, Providers, three_providers
@@ -68,6 +77,11 @@ LABELS: list[LabelCase] = [
         [[condition_card_text(c)]]) for c in CONDITIONS),
     LabelCase("quarantine bin label", lambda: quarantine_bin_label(code="Q-07"),
         [["BIN-Q-07"]]),
+    *(LabelCase(f"triage decision card {d}", lambda d=d: decision_card(d),
+        [[decision_card_text(d)]]) for d in DECISIONS),
+    LabelCase("returned unit label", lambda: return_unit_label(
+        unit_id=12, sku="MUG-BLUE", condition="damaged", rma="RMA-0000007"),
+        [[unit_label_text(12)]]),
 ]
 # fmt: on
 

@@ -153,8 +153,8 @@ def is_high_value(value: Decimal | None, threshold: Decimal) -> bool:
 
 
 def refund_state(*, amount: Decimal, threshold: Decimal) -> RefundState:
-    """Refunds trigger on receipt; a high-value one waits for the second person's approval of
-    that return (the four-eyes restock approval triggers it)."""
+    """Refunds trigger on receipt; a high-value one waits for a second person's approval of the
+    refund itself (its own four-eyes request, whatever triage decides)."""
     if is_high_value(amount, threshold):
         return RefundState.AWAITING_APPROVAL
     return RefundState.TRIGGERED

@@ -3,12 +3,15 @@ scrap, return to vendor), each a ledger movement out of quarantine (floor.md Ret
 
 Restocking a high-value return is the four-eyes operation `restock_high_value_return`: it is asked
 for through the shared ApprovalService (the matrix may waive it), which executes exactly the stored
-payload and never for the person who asked; that approval also triggers the unit's refund. Every
-decision carries the station's idempotency key, stored with its answer in the same transaction.
+payload and never for the person who asked. The unit's refund has its own approval
+(return_refunds.py). A restock offers the unit to backordered orders, as a stock receipt does.
+Every decision carries the station's idempotency key, stored with its answer in the same
+transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +28,19 @@ from server.db import tables as t
 from server.db.places import Place
 from server.db.stock import LostRace, MovementRecord
 from server.domain.actor import Actor
-from server.domain.errors import Forbidden, InsufficientStock, NotFound, ValidationFailed
+from server.domain.errors import (
+    DomainError,
+    Forbidden,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+)
 from server.domain.four_eyes import RESTOCK_HIGH_VALUE_RETURN
 from server.domain.intake import request_hash
 from server.domain.locations import HOLDING_KINDS, LocationKind
 from server.domain.returns import (
     Condition,
     Decision,
-    RefundState,
     UnitState,
     check_triage,
     destination_kind,
@@ -40,6 +48,7 @@ from server.domain.returns import (
     needs_approval,
     state_after,
 )
+from server.services.allocation import AllocationService
 from server.services.approvals import ApprovalService, payload_hash
 from server.services.context import Clock
 from server.services.intake import IdempotencyClaim, store_response, stored_response
@@ -47,6 +56,7 @@ from server.services.unit_of_work import UnitOfWork
 
 OP_RESTOCK = RESTOCK_HIGH_VALUE_RETURN
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +93,19 @@ def write_once(uow: UnitOfWork, work: Callable[[Connection], T]) -> T:
 
 class ReturnTriage:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, approvals: ApprovalService, threshold: Decimal
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        approvals: ApprovalService,
+        threshold: Decimal,
+        allocation: AllocationService | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.approvals = approvals
         self.threshold = threshold
+        self.allocation = allocation  # None: restocks offer nothing to backordered orders
         approvals.register(OP_RESTOCK, self._execute_restock, validate=_validate_restock)
 
     def triage(
@@ -112,13 +129,15 @@ class ReturnTriage:
         plan = self.uow.read(lambda conn: self._plan(conn, unit_id, choice, bin_code))
         if plan.needs_approval:
             return self._request_restock(plan, claim, note=note, key=key, actor=actor)
-        return write_once(
+        body = write_once(
             self.uow,
             lambda conn: self._apply(
                 conn, claim=claim, unit_id=unit_id, decision=choice, dest_id=plan.dest.id,
                 note=note, key=key, actor=actor, requested_by=actor.operator_id, approved=False,
             ),
         )  # fmt: skip
+        self._offer_to_backorders(body, actor)
+        return body
 
     def _plan(
         self, conn: Connection, unit_id: int, decision: Decision, bin_code: str | None
@@ -213,7 +232,31 @@ class ReturnTriage:
                 approved=True, approval_id=int(approval_id) if approval_id is not None else None,
             )  # fmt: skip
 
-        return self.uow.write(work)
+        body = self.uow.write(work)
+        self._offer_to_backorders(body, approver)
+        return body
+
+    def _offer_to_backorders(self, body: dict[str, Any], actor: Actor) -> None:
+        """After a restock, orders waiting for the SKU are offered allocation, the way a stock
+        receipt offers them (routes_stock.receive): each in its own transaction, oldest first.
+        The restock has committed: an order that still cannot be filled keeps waiting, and a
+        failure here is logged, never turned into a failed triage."""
+        if self.allocation is None or body.get("state") != UnitState.RESTOCKED.value:
+            return
+        unit_id = int(body["unit_id"])
+        sku_id = self.uow.read(
+            lambda conn: conn.execute(
+                select(rt.return_unit.c.sku_id).where(rt.return_unit.c.id == unit_id)
+            ).scalar()
+        )
+        if sku_id is None:
+            return
+        for order_id in self.allocation.waiting_for(sku_id=int(sku_id)):
+            try:
+                self.allocation.allocate(order_id=order_id, actor=actor)
+            except DomainError:
+                log.warning("restocked unit %s: order %s not allocated", unit_id, order_id,
+                            exc_info=True)  # fmt: skip
 
     def _apply(
         self,
@@ -281,17 +324,7 @@ class ReturnTriage:
             detail={"decision": decision.value, "from": here.code, "to": dest.code,
                     "approval_id": approval_id, "note": note},
         )  # fmt: skip
-        if approved:
-            # The four-eyes approval of a high-value return is also what releases its refund.
-            rf = rt.refund_trigger
-            conn.execute(
-                update(rf)
-                .where(rf.c.unit_id == unit_id, rf.c.state == RefundState.AWAITING_APPROVAL.value)
-                .values(
-                    state=RefundState.TRIGGERED.value, approval_id=approval_id,
-                    triggered_at=now, triggered_by=actor.operator_id,
-                )
-            )  # fmt: skip
+        # The refund is not this approval's business: it has its own (return_refunds.py).
         rr.refresh_rma_state(conn, int(unit.rma_id), now=now)
         body = {"unit_id": unit_id, "state": after.value, "decision": decision.value,
                 "location": dest.code, "approval_id": approval_id}  # fmt: skip

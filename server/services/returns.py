@@ -7,7 +7,8 @@ key, its request hash and the answer are stored in the same transaction as the e
 retry lands once and a reused key with another body is refused.
 
 High-value returns (above PACKLINE_RETURN_APPROVAL_THRESHOLD per unit): the refund is recorded at
-receipt as awaiting approval; the four-eyes approval of the unit's restock triggers it.
+receipt as awaiting approval, with its own four-eyes request (return_refunds.py); a restock of the
+unit needs another one (return_triage.py). Each approval releases only what it names.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ from server.domain.returns import (
     Condition,
     Flag,
     LineFacts,
-    RefundState,
     UnitState,
     check_authorisation,
     match_unit,
-    refund_state,
 )
+from server.services.allocation import AllocationService
 from server.services.approvals import ApprovalService
 from server.services.context import Clock
 from server.services.intake import store_response, stored_response
+from server.services.return_refunds import ReturnRefunds
 from server.services.return_triage import ReturnTriage, idempotency_claim, write_once
 from server.services.unit_of_work import UnitOfWork
 from shared.contract.returns import RMA_NUMBER, rma_number
@@ -75,13 +76,22 @@ def _condition(value: str) -> Condition:
 
 class ReturnsService:
     def __init__(
-        self, *, uow: UnitOfWork, clock: Clock, approvals: ApprovalService, threshold: Decimal
+        self,
+        *,
+        uow: UnitOfWork,
+        clock: Clock,
+        approvals: ApprovalService,
+        threshold: Decimal,
+        allocation: AllocationService | None = None,
     ) -> None:
         self.uow = uow
         self.clock = clock
         self.approvals = approvals
         self.threshold = threshold
-        self._triage = ReturnTriage(uow=uow, clock=clock, approvals=approvals, threshold=threshold)
+        self._triage = ReturnTriage(uow=uow, clock=clock, approvals=approvals, threshold=threshold,
+                                    allocation=allocation)  # fmt: skip
+        self._refunds = ReturnRefunds(uow=uow, clock=clock, approvals=approvals,
+                                      threshold=threshold)  # fmt: skip
 
     # --- RMAs ----------------------------------------------------------------------------
 
@@ -299,16 +309,9 @@ class ReturnsService:
                     now=now, station_id=actor.station_id, operator_id=actor.operator_id,
                 )  # fmt: skip
             if match.line_id is not None:
-                amount = prices[match.line_id]
-                refund = refund_state(amount=amount, threshold=self.threshold)
-                triggered = refund is RefundState.TRIGGERED
-                conn.execute(
-                    insert(rt.refund_trigger).values(
-                        unit_id=unit_id, rma_id=rma_id, amount=amount, currency=rma.currency,
-                        state=refund.value, created_at=now,
-                        triggered_at=now if triggered else None,
-                        triggered_by=actor.operator_id if triggered else None,
-                    )
+                self._refunds.record(
+                    conn, unit_id=unit_id, rma_id=rma_id, rma_number=rma.number,
+                    amount=prices[match.line_id], currency=rma.currency, actor=actor,
                 )  # fmt: skip
             audit.record(
                 conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,

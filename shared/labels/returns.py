@@ -1,15 +1,23 @@
-"""The returns desk's own cards: one condition card per condition, one label per quarantine bin.
+"""The returns desk's own cards: one condition card per condition, one decision card per triage
+decision, one label per quarantine bin, and a label per returned unit (its license plate, so
+triage finds exactly that unit among look-alikes).
 
 Each is a Code 128 barcode with its text printed under it, so a clerk in gloves scans the card
 and anyone can read what it says. The card texts are defined here and read back by the station
-(`condition_from_card`), so what is printed and what is recognised cannot drift apart.
+(`condition_from_card`, `decision_from_card`, `unit_from_label`), so what is printed and what is
+recognised cannot drift apart.
 """
 
 from __future__ import annotations
 
-from shared.contract.returns import CONDITIONS, Condition
+import re
+
+from shared.contract.returns import CONDITIONS, Condition, Decision
 
 CONDITION_PREFIX = "COND-"
+DECISION_PREFIX = "TRIAGE-"
+# A returned unit's label: the server's unit id, zero-padded like RMA numbers.
+UNIT_LABEL = re.compile(r"RTN-([0-9]{7,12})")
 # The floor's bin-card prefix (station/work/scan.py BIN_PREFIX reads it; a test checks both).
 BIN_PREFIX = "BIN-"
 
@@ -32,6 +40,44 @@ _BY_CARD: dict[str, Condition] = {condition_card_text(c): c for c in CONDITIONS}
 def condition_from_card(text: str) -> Condition | None:
     """The condition a scanned card names, or None when the text is not a condition card."""
     return _BY_CARD.get(text.strip())
+
+
+# In the order the cards are printed (a test checks it is every Decision of the contract).
+DECISIONS: tuple[Decision, ...] = ("restock", "damaged", "scrap", "vendor")
+DECISION_WORDS: dict[Decision, str] = {
+    "restock": "RESTOCK",
+    "damaged": "DAMAGED BIN",
+    "scrap": "SCRAP",
+    "vendor": "RETURN TO VENDOR",
+}
+_DECISION_HINTS: dict[Decision, str] = {
+    "restock": "Triage: back to stock, then scan the shelf bin",
+    "damaged": "Triage: into the damaged area",
+    "scrap": "Triage: written off",
+    "vendor": "Triage: back to the supplier",
+}
+
+
+def decision_card_text(decision: Decision) -> str:
+    return DECISION_PREFIX + decision.upper()
+
+
+_BY_DECISION_CARD: dict[str, Decision] = {decision_card_text(d): d for d in DECISIONS}
+
+
+def decision_from_card(text: str) -> Decision | None:
+    """The decision a scanned card names, or None when the text is not a decision card."""
+    return _BY_DECISION_CARD.get(text.strip())
+
+
+def unit_label_text(unit_id: int) -> str:
+    return f"RTN-{unit_id:07d}"
+
+
+def unit_from_label(text: str) -> int | None:
+    """The returned unit a scanned unit label names, or None when it is not one."""
+    found = UNIT_LABEL.fullmatch(text.strip())
+    return int(found.group(1)) if found else None
 
 
 def bin_label_text(code: str) -> str:
@@ -81,3 +127,27 @@ def quarantine_bin_label(*, code: str) -> bytes:
     if not code.strip():
         raise ValueError("a bin label needs the bin's code")
     return _card(title=code, subtitle="QUARANTINE - never for sale", barcode=bin_label_text(code))
+
+
+def decision_card(decision: Decision) -> bytes:
+    return _card(
+        title=DECISION_WORDS[decision],
+        subtitle=_DECISION_HINTS[decision],
+        barcode=decision_card_text(decision),
+    )
+
+
+def decision_cards() -> list[bytes]:
+    return [decision_card(d) for d in DECISIONS]
+
+
+def return_unit_label(*, unit_id: int, sku: str | None, condition: Condition, rma: str) -> bytes:
+    """Stuck on the unit when it goes into quarantine: what it is, in what state, from which
+    RMA; triage scans it to pick exactly this unit."""
+    if unit_id < 1:
+        raise ValueError("a unit label needs the unit's id")
+    return _card(
+        title=sku or "NOT IN CATALOG",
+        subtitle=f"{rma}  {CONDITION_WORDS[condition]}  - quarantine",
+        barcode=unit_label_text(unit_id),
+    )

@@ -26,6 +26,8 @@ class ReturnsGateway(Protocol):
 
     def quarantine_bins(self) -> list[QuarantineBinOut]: ...
 
+    def units(self, *, state: str) -> list[ReturnUnitOut]: ...
+
 
 class JsonCaller(Protocol):
     """What HttpGateway offers feature clients: one JSON call as the signed-in operator."""
@@ -57,3 +59,10 @@ class HttpReturnsClient:
         if not isinstance(data, list):
             raise ServerUnavailable("the server's bin list is not a list")
         return [parse_as(QuarantineBinOut, x) for x in data]
+
+    def units(self, *, state: str) -> list[ReturnUnitOut]:
+        """Returned units in one state (triage lists the "quarantined" ones)."""
+        data = self._gateway.call("GET", "/returns/units", params={"state": state})
+        if not isinstance(data, list):
+            raise ServerUnavailable("the server's unit list is not a list")
+        return [parse_as(ReturnUnitOut, x) for x in data]

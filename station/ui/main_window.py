@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
             self.dispatch_screen = DispatchScreen(vm=bench.dispatch)
             self.screens[Screen.DISPATCH] = self.dispatch_screen
         self.returns_screen: ReturnsScreen | None = None
-        if bench.returns is not None:  # a returns desk (F6 / F7 live on its screen)
+        if bench.returns is not None:  # a returns desk (F6-F8 live on its screen)
             self.returns_screen = ReturnsScreen(vm=bench.returns)
             self.screens[Screen.RETURNS] = self.returns_screen
         self.dashboard_screen: DashboardScreen | None = None

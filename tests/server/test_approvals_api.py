@@ -64,7 +64,7 @@ def test_matrix_rule_request_decisions_and_the_log(svc: Services, live_server: s
     assert matrix.keys() == {
         "inventory_adjustment", "bench_override", "void_after_handover",
         "restock_high_value_return", "rate_rule_change", "routing_rule_change",
-        "customer_unmerge",
+        "customer_unmerge", "refund_high_value_return",
     }  # fmt: skip
     assert matrix["inventory_adjustment"]["need"] == "above"
     assert matrix["inventory_adjustment"]["threshold"] == "5"

@@ -21,6 +21,9 @@ from server.domain.four_eyes import (
 DOMAIN_MD = {
     "inventory_adjustment", "bench_override", "void_after_handover",
     "restock_high_value_return", "rate_rule_change", "routing_rule_change", "customer_unmerge",
+    # Not named in domain.md's list, but a refund above the threshold waits for a second person
+    # as the issue asks ("on approval for high-value returns"): it gets its own request.
+    "refund_high_value_return",
 }  # fmt: skip
 
 

@@ -330,7 +330,7 @@ def test_a_gtin14_scan_finds_the_catalogs_ean13_and_a_case_is_refused(
     assert got.unit["sku"] == "SKU-B" and got.unit["flag"] is None
 
 
-def test_high_value_restock_needs_a_second_person_and_its_approval_releases_the_refund(
+def test_high_value_restock_needs_a_second_person_and_leaves_the_refund_to_its_own_approval(
     svc: Services, desk: Desk
 ) -> None:
     sku = desk.world.skus["SKU-A"]
@@ -354,7 +354,8 @@ def test_high_value_restock_needs_a_second_person_and_its_approval_releases_the_
         actor=desk.clerk,
     )
     assert retry["approval_id"] == asked["approval_id"]
-    assert len(svc.approvals.list_pending()) == 1
+    pending = [a.operation for a in svc.approvals.list_pending()]
+    assert sorted(pending) == ["refund_high_value_return", "restock_high_value_return"]
     with pytest.raises(ValidationFailed, match="already waits"):
         triage(svc, desk, u["id"], "restock", "A-00")
 
@@ -388,7 +389,10 @@ def test_high_value_restock_needs_a_second_person_and_its_approval_releases_the_
         desk.supervisor.operator_id,
     )
     [refund] = svc.returns.refunds(rma_id=rma["id"])
-    assert (refund["state"], refund["approval_id"]) == ("triggered", approval.id)
+    # The shelf's approval is not the money's: the refund still waits for its own request.
+    assert refund["state"] == "awaiting_approval"
+    assert refund["approval_id"] not in (None, approval.id)
+    assert svc.approvals.get(approval_id=refund["approval_id"]).state == "pending"
     assert svc.ledger.reconcile().clean
 
 

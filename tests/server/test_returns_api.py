@@ -168,7 +168,20 @@ def test_high_value_restock_is_approved_by_another_badge_at_the_station(
     assert ok.json()["state"] == "executed"
     assert http.get(f"/returns/units/{got['id']}").json()["state"] == "restocked"
     [refund] = http.get(f"/returns/rmas/{rma['id']}/refunds").json()
-    assert refund["state"] == "triggered" and refund["approval_id"] == approval["id"]
+    assert refund["state"] == "awaiting_approval"  # released by its own approval only
+    money = http.get(f"/approvals/{refund['approval_id']}").json()
+    assert money["operation"] == "refund_high_value_return"
+    assert (
+        money["words"] == f"Refund 950.00 EUR for a high-value return ({rma['number']}, "
+        f"unit {got['id']})"
+    )
+    paid = http.post(
+        f"/approvals/{money['id']}/decision",
+        json={**decision, "payload_hash": money["payload_hash"], "badge": desk.supervisor_badge},
+    )
+    assert paid.status_code == 200, paid.text
+    [refund] = http.get(f"/returns/rmas/{rma['id']}/refunds").json()
+    assert refund["state"] == "triggered" and refund["approval_id"] == money["id"]
     assert svc.ledger.reconcile().clean
 
 

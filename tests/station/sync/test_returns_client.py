@@ -59,3 +59,39 @@ def test_the_desk_client_over_http_through_an_outage(svc: Services, server: Serv
         assert svc.ledger.reconcile().clean
     finally:
         gateway.close()
+
+
+def test_triage_answers_the_desk_relies_on(svc: Services, server: ServerRunner) -> None:
+    """What the triage screen shows comes from these answers: the waiting list, a refusal in the
+    server's words, a high-value restock waiting for approval, and a restock."""
+    desk = returns_world(svc)
+    _, number = shipped_order(svc, desk, "C-2", ("SKU-A", 3), price="900.00")
+    rma = svc.returns.issue(order_number=number, lines=[(1, 3)], reason="x", actor=desk.clerk)
+    code = svc.identity.issue_enrolment_code(station_name="desk", kind="returns", actor=SYSTEM)
+    token, _ = svc.identity.enrol(code=code)
+    gateway = HttpGateway(base_url=server.url, station_token=token, timeout_s=5)
+    try:
+        gateway.login(badge="BADGE-RET-1")
+        client = HttpReturnsClient(gateway=gateway)
+        for condition in ("damaged", "sellable"):
+            unit = ReturnUnitIn(
+                key=str(uuid.uuid4()), barcode=GTIN_A, condition=condition, bin="Q-01"
+            )
+            client.receive(rma_id=rma["id"], unit=unit)
+        damaged, sellable = client.units(state="quarantined")
+        assert (damaged.condition, sellable.condition) == ("damaged", "sellable")
+
+        with pytest.raises(ServerRefused, match="damaged cannot go back to stock") as refused:
+            client.triage(unit_id=damaged.id, decision=TriageIn(
+                key=str(uuid.uuid4()), decision="restock", bin="A-01"))  # fmt: skip
+        assert refused.value.status == 422
+        asked = client.triage(unit_id=sellable.id, decision=TriageIn(
+            key=str(uuid.uuid4()), decision="restock", bin="A-01"))  # fmt: skip
+        assert asked.state == "awaiting_approval" and asked.approval_id is not None
+        assert [u.id for u in client.units(state="quarantined")] == [damaged.id, sellable.id]
+        done = client.triage(unit_id=damaged.id, decision=TriageIn(
+            key=str(uuid.uuid4()), decision="damaged"))  # fmt: skip
+        assert (done.state, done.location) == ("damaged", "DAMAGED")
+        assert [u.id for u in client.units(state="quarantined")] == [sellable.id]
+    finally:
+        gateway.close()

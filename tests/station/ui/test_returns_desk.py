@@ -55,11 +55,15 @@ class Printed(list[tuple[bytes, str]]):
         self.append((zpl, title))
 
 
-def build(qtbot, clock, journal, background, *, server: FakeReturns, printed: Printed | None):
+def build(
+    qtbot, clock, journal, background, *, server: FakeReturns, printed: Printed | None, outbox=None
+):
     from station.ui.main_window import MainWindow
 
     gateway = FakeGateway(badges={CLERK: (5, "Rita", ("returns",))})
-    desk = ReturnsDeskViewModel(client=server, background=background, print_label=printed)
+    desk = ReturnsDeskViewModel(
+        client=server, background=background, print_label=printed, outbox=outbox
+    )
     bench = BenchViewModel(
         gateway=gateway,
         background=background,
@@ -117,7 +121,7 @@ def test_a_parcel_unit_by_unit_with_a_wrong_item_flagged(qtbot, clock, journal, 
     bench.handle_scan(scan(Q1))
     until_step(qtbot, desk, Step.UNIT)
     assert screen.flagged.text() == "1 flagged" and screen.count.text() == "1 / 3 received"
-    assert [u.flag for u in server.units.values()] == [None, "not_on_order"]
+    assert [u.flag for u in server.recorded.values()] == [None, "not_on_order"]
 
     bench.handle_scan(scan("garbage\x07"))  # never a unit
     assert window.overlay.colour == RED and desk.session.pending is None
@@ -142,20 +146,20 @@ def test_server_gone_and_back_and_a_lost_answer_record_the_unit_once(
     until_step(qtbot, desk, Step.RETRY)
     assert window.overlay.colour == RED and "not reachable" in window.overlay.words
     assert "scan bin Q-01 again" in window.returns_screen.instruction.text()
-    assert server.units == {}
+    assert server.recorded == {}
     server.online = True
     qtbot.keyClick(window, Qt.Key.Key_Return)  # Enter sends the same request again
     until_step(qtbot, desk, Step.UNIT)
-    assert len(server.units) == 1
+    assert len(server.recorded) == 1
 
     server.drop_next_answer = True  # recorded, but the answer never comes back
     for text in (f"]E0{MUG}", condition_card_text("sellable"), Q1):
         bench.handle_scan(scan(text))
     until_step(qtbot, desk, Step.RETRY)
-    assert len(server.units) == 2
+    assert len(server.recorded) == 2
     bench.handle_scan(scan(Q1))  # the same bin again: the same key, answered, not counted
     until_step(qtbot, desk, Step.UNIT)
-    assert len(server.units) == 2
+    assert len(server.recorded) == 2
     assert window.returns_screen.count.text() == "2 / 3 received"
 
 
@@ -207,3 +211,69 @@ def test_a_station_in_returns_mode_opens_on_the_desk(qtbot, tmp_path) -> None:
             assert (station.window.returns_screen is not None) is has_desk
         finally:
             station.stop()
+
+
+def test_a_unit_not_yet_recorded_survives_a_restart_and_lands_once(
+    qtbot, clock, journal, background, tmp_path
+) -> None:
+    """The first send lands but its answer is lost, the second never leaves; the station is
+    switched off. After the restart (new objects on the same outbox file) the next sign-in sends
+    both again with their own keys: each unit is on the server once, none flagged."""
+    from station.sync.returns_outbox import ReturnsOutbox
+
+    path = tmp_path / "returns-outbox.sqlite3"
+    server = FakeReturns(rmas=[RMA])
+    printed = Printed()
+    window, bench, desk = build(qtbot, clock, journal, background, server=server, printed=None,
+                                outbox=ReturnsOutbox(path=path))  # fmt: skip
+    bench.handle_scan(scan("RMA0000007"))
+    until_step(qtbot, desk, Step.UNIT)
+    server.drop_next_answer = True
+    for text in (f"]E0{MUG}", condition_card_text("sellable"), Q1):
+        bench.handle_scan(scan(text))
+    until_step(qtbot, desk, Step.RETRY)
+    assert len(server.recorded) == 1 and len(ReturnsOutbox(path=path).pending()) == 1
+    window.close()  # power cut: the unit was in the clerk's hand, its answer never came
+
+    after = ReturnsDeskViewModel(client=server, background=background, print_label=printed,
+                                 outbox=ReturnsOutbox(path=path))  # fmt: skip
+    assert after.backlog == 0
+    with qtbot.waitSignal(after.backlog_changed, timeout=WAIT_MS):
+        after.reset()  # what the bench does when the next clerk signs in
+    qtbot.waitUntil(lambda: after.backlog == 0, timeout=WAIT_MS)
+    assert len(server.recorded) == 1  # answered, not counted again
+    assert [u.flag for u in server.recorded.values()] == [None]
+    assert ReturnsOutbox(path=path).pending() == []
+    assert [title for _, title in printed] == ["return unit 1"]  # its label, at last
+
+
+def test_a_restart_while_the_server_is_down_keeps_the_unit_until_it_is_back(
+    qtbot, clock, journal, background, tmp_path
+) -> None:
+    from station.sync.returns_outbox import ReturnsOutbox
+    from station.ui.widgets.returns_screen import ReturnsScreen
+
+    path = tmp_path / "returns-outbox.sqlite3"
+    server = FakeReturns(rmas=[RMA])
+    window, bench, desk = build(qtbot, clock, journal, background, server=server, printed=None,
+                                outbox=ReturnsOutbox(path=path))  # fmt: skip
+    bench.handle_scan(scan("RMA0000007"))
+    until_step(qtbot, desk, Step.UNIT)
+    server.online = False
+    for text in (f"]E0{MUG}", condition_card_text("sellable"), Q1):
+        bench.handle_scan(scan(text))
+    until_step(qtbot, desk, Step.RETRY)
+    window.close()  # switched off with the server still away
+
+    after = ReturnsDeskViewModel(client=server, background=background,
+                                 outbox=ReturnsOutbox(path=path), replay_every_s=0.05)  # fmt: skip
+    screen = ReturnsScreen(vm=after)
+    qtbot.addWidget(screen)
+    after.reset()
+    qtbot.waitUntil(lambda: after.backlog == 1, timeout=WAIT_MS)
+    assert "1 unit(s) scanned before are not recorded yet" in screen.backlog.text()
+    assert server.recorded == {}
+    server.online = True  # the timer sends it again by itself
+    qtbot.waitUntil(lambda: after.backlog == 0, timeout=WAIT_MS)
+    assert len(server.recorded) == 1 and screen.backlog.text() == ""
+    assert ReturnsOutbox(path=path).pending() == []
