@@ -391,3 +391,30 @@ def test_a_supervisor_dismisses_a_custody_exception_with_what_they_found(
     assert [e for e in svc.exceptions.list(state="open") if e.kind == "custody"] == []
     clock.advance(hours=25)
     assert svc.custody.sweep() == []  # dismissed once is not reopened by the next pass
+
+
+def test_with_deduction_at_handover_the_dock_scan_deducts_and_custody_does_not_again(
+    db_url: str, clock: Clock, tmp_path: Path, providers: Providers
+) -> None:
+    svc = shipping_services(providers, db_url=db_url, clock=clock, tmp_path=tmp_path,
+                            only=["easypost"], deduct_at="handed_over")  # fmt: skip
+    try:
+        oid, packages = ready_for_dispatch(svc, "deduct-1")
+        before = on_hand(svc)
+        hand_over(svc, packages)
+        after_handover = on_hand(svc)
+        event = providers.easypost.advance(packages[0]["tracking_number"], "in_transit")
+        svc.custody.record(
+            svc.rate_shopper.carriers[0].parse_webhook(
+                body=json.dumps(event, separators=(",", ":")).encode(),
+                headers={"X-Hmac-Signature": providers.easypost.sign(
+                    json.dumps(event, separators=(",", ":")).encode())},
+            ),
+            source="webhook",
+        )  # fmt: skip
+        assert after_handover == (before[0] - 2, before[1] - 2)
+        assert order_state(svc, oid) == "shipped"
+        assert on_hand(svc) == after_handover  # shipped, and nothing deducted twice
+        assert svc.ledger.reconcile().clean
+    finally:
+        svc.close()
