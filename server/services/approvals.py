@@ -154,32 +154,9 @@ class ApprovalService:
         self, operation: str, payload: dict[str, Any], reason: str, actor: Actor
     ) -> ApprovalView:
         def work(conn: Connection) -> ApprovalView:
-            now = self.clock()
+            rid = write_request(conn, operation=operation, payload=payload, reason=reason,
+                                requester=actor, now=self.clock())  # fmt: skip
             ar = t.approval_request
-            rid = conn.execute(
-                insert(ar)
-                .values(
-                    operation=operation,
-                    payload=payload,
-                    payload_hash=payload_hash(payload),
-                    reason=reason,
-                    requested_by=actor.operator_id,
-                    requested_station=actor.station_id,
-                    state="pending",
-                    created_at=now,
-                )
-                .returning(ar.c.id)
-            ).scalar_one()
-            audit.record(
-                conn,
-                at=now,
-                station_id=actor.station_id,
-                operator_id=actor.operator_id,
-                entity="approval",
-                entity_id=rid,
-                action="request",
-                detail={"operation": operation, "payload": payload, "reason": reason},
-            )
             return self._view(conn.execute(_select().where(ar.c.id == rid)).one())
 
         return self.uow.write(work)
@@ -328,6 +305,45 @@ class ApprovalService:
         self.uow.write(work)
 
 
+def write_request(
+    conn: Connection,
+    *,
+    operation: str,
+    payload: dict[str, Any],
+    reason: str,
+    requester: Actor,
+    now: datetime,
+    executed_by: int | None = None,
+    result: dict[str, Any] | None = None,
+) -> int:
+    """One approval request row and its audit, in the caller's transaction (so a receipt and its
+    refund request, or an override and its record, commit together). `executed_by`: a request
+    already approved and carried out by that person (a bench override granted offline)."""
+    ar = t.approval_request
+    decided: dict[str, Any] = {"state": "pending"}
+    if executed_by is not None:
+        decided = {"state": "executed", "decided_by": executed_by, "decision_reason": reason,
+                   "decided_at": now, "result": result}  # fmt: skip
+    rid = int(
+        conn.execute(
+            insert(ar)
+            .values(operation=operation, payload=payload, payload_hash=payload_hash(payload),
+                    reason=reason, requested_by=requester.operator_id,
+                    requested_station=requester.station_id, created_at=now, **decided)
+            .returning(ar.c.id)
+        ).scalar_one()
+    )  # fmt: skip
+    steps = [("request", requester.operator_id)]
+    if executed_by is not None:
+        steps.append(("executed", executed_by))
+    for action, who in steps:
+        audit.record(conn, at=now, station_id=requester.station_id, operator_id=who,
+                     entity="approval", entity_id=rid, action=action,
+                     detail={"operation": operation, "payload": payload,
+                             "reason": reason})  # fmt: skip
+    return rid
+
+
 def record_bench_override(
     conn: Connection,
     *,
@@ -345,36 +361,6 @@ def record_bench_override(
         raise ValidationFailed("an override needs the operator who asked for it")
     if requester.operator_id == supervisor_id:
         raise SelfApproval("a supervisor cannot approve their own override")
-    ar = t.approval_request
-    rid = int(
-        conn.execute(
-            insert(ar)
-            .values(
-                operation=BENCH_OVERRIDE,
-                payload=payload,
-                payload_hash=payload_hash(payload),
-                reason=reason,
-                requested_by=requester.operator_id,
-                requested_station=requester.station_id,
-                state="executed",
-                decided_by=supervisor_id,
-                decision_reason=reason,
-                decided_at=now,
-                result={"granted_at": "bench"},
-                created_at=now,
-            )
-            .returning(ar.c.id)
-        ).scalar_one()
-    )
-    for action, who in (("request", requester.operator_id), ("executed", supervisor_id)):
-        audit.record(
-            conn,
-            at=now,
-            station_id=requester.station_id,
-            operator_id=who,
-            entity="approval",
-            entity_id=rid,
-            action=action,
-            detail={"operation": BENCH_OVERRIDE, "payload": payload, "reason": reason},
-        )
-    return rid
+    return write_request(conn, operation=BENCH_OVERRIDE, payload=payload, reason=reason,
+                         requester=requester, now=now, executed_by=supervisor_id,
+                         result={"granted_at": "bench"})  # fmt: skip

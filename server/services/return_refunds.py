@@ -23,7 +23,7 @@ from server.domain.actor import Actor
 from server.domain.errors import Forbidden, NotFound, ValidationFailed
 from server.domain.four_eyes import REFUND_HIGH_VALUE_RETURN
 from server.domain.returns import RefundState, refund_state
-from server.services.approvals import ApprovalService, payload_hash
+from server.services.approvals import ApprovalService, payload_hash, write_request
 from server.services.context import Clock
 from server.services.unit_of_work import UnitOfWork
 
@@ -143,29 +143,8 @@ def _ask(
 ) -> int:
     """The pending four-eyes request, written in the caller's transaction (as
     ApprovalService.request writes it in its own): the receipt and the request commit together."""
-    ar = t.approval_request
-    rid = int(
-        conn.execute(
-            insert(ar)
-            .values(
-                operation=OP_REFUND,
-                payload=payload,
-                payload_hash=payload_hash(payload),
-                reason=reason,
-                requested_by=actor.operator_id,
-                requested_station=actor.station_id,
-                state="pending",
-                created_at=now,
-            )
-            .returning(ar.c.id)
-        ).scalar_one()
-    )
-    audit.record(
-        conn, at=now, station_id=actor.station_id, operator_id=actor.operator_id,
-        entity="approval", entity_id=rid, action="request",
-        detail={"operation": OP_REFUND, "payload": payload, "reason": reason},
-    )  # fmt: skip
-    return rid
+    return write_request(conn, operation=OP_REFUND, payload=payload, reason=reason,
+                         requester=actor, now=now)  # fmt: skip
 
 
 def _money(amount: Decimal) -> str:
