@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -59,3 +60,18 @@ def warehouse_id_by_code(conn: Connection, code: str) -> int:
     if wid is None:
         raise NotFound(f"warehouse {code} does not exist")
     return int(wid)
+
+
+def warehouse_holding(conn: Connection, order_id: int) -> Any:
+    """The warehouse row holding the order's reserved (or shipped) stock: where it ships from."""
+    wh, loc, sl, r, ol = t.warehouse, t.location, t.stock_level, t.reservation, t.order_line
+    return conn.execute(
+        select(wh)
+        .join(loc, loc.c.warehouse_id == wh.c.id)
+        .join(sl, sl.c.location_id == loc.c.id)
+        .join(r, r.c.stock_level_id == sl.c.id)
+        .join(ol, ol.c.id == r.c.order_line_id)
+        .where(ol.c.order_id == order_id, r.c.state.in_(["active", "deducted"]))
+        .order_by(wh.c.id)
+        .limit(1)
+    ).first()

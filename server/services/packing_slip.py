@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from server.db import order_records
+from server.db import order_records, places
 from server.db import shipping_tables as st
 from server.db import tables as t
 from server.db.station_event_tables import station_event
@@ -116,17 +116,8 @@ def _gather(conn: Connection, order_id: int) -> PackingSlip:
 def _warehouse(conn: Connection, order: Any) -> Any:
     """The warehouse holding the order's stock (as the carrier request names it), else the one
     the order was routed to."""
-    wh, loc, sl, r, ol = t.warehouse, t.location, t.stock_level, t.reservation, t.order_line
-    held = conn.execute(
-        select(wh)
-        .join(loc, loc.c.warehouse_id == wh.c.id)
-        .join(sl, sl.c.location_id == loc.c.id)
-        .join(r, r.c.stock_level_id == sl.c.id)
-        .join(ol, ol.c.id == r.c.order_line_id)
-        .where(ol.c.order_id == order.id, r.c.state.in_(["active", "deducted"]))
-        .order_by(wh.c.id)
-        .limit(1)
-    ).first()
+    wh = t.warehouse
+    held = places.warehouse_holding(conn, order.id)
     if held is not None or order.warehouse_id is None:
         return held
     return conn.execute(select(wh).where(wh.c.id == order.warehouse_id)).first()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select
 
 from server.carriers.base import Parcel, PostalAddress, ShipmentRequest
-from server.db import order_records
+from server.db import order_records, places
 from server.db import tables as t
 from server.db.station_event_tables import station_event
 from server.domain.errors import NotFound, ValidationFailed
@@ -18,23 +18,15 @@ from server.domain.rate_rules import ShipmentFacts
 def build_request(
     conn: Connection, *, order_id: int, currency: str
 ) -> tuple[ShipmentRequest, ShipmentFacts]:
-    so, ch, wh = t.sales_order, t.channel, t.warehouse
+    so, ch = t.sales_order, t.channel
     order = conn.execute(
         select(so, ch.c.code.label("channel_code")).join(ch, ch.c.id == so.c.channel_id)
         .where(so.c.id == order_id)
     ).first()  # fmt: skip
     if order is None:
         raise NotFound(f"order {order_id} does not exist")
-    r, sl, loc, ol, sku = t.reservation, t.stock_level, t.location, t.order_line, t.sku
-    warehouse = conn.execute(
-        select(wh)
-        .join(loc, loc.c.warehouse_id == wh.c.id)
-        .join(sl, sl.c.location_id == loc.c.id)
-        .join(r, r.c.stock_level_id == sl.c.id)
-        .join(ol, ol.c.id == r.c.order_line_id)
-        .where(ol.c.order_id == order_id, r.c.state.in_(["active", "deducted"]))
-        .limit(1)
-    ).first()
+    ol, sku = t.order_line, t.sku
+    warehouse = places.warehouse_holding(conn, order_id)
     if warehouse is None:
         raise ValidationFailed(f"order {order.number} holds no stock: it cannot be shipped yet")
     lines = conn.execute(
