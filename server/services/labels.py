@@ -45,6 +45,15 @@ def _account(carriers: Sequence[Carrier], provider: str, account: str) -> Carrie
     return found
 
 
+_STRICTNESS = (PackageState.BOUGHT, PackageState.LABELLED, PackageState.HANDED_OVER,
+               PackageState.IN_TRANSIT, PackageState.DELIVERED)  # fmt: skip
+
+
+def _strictest(covered: Sequence[Any]) -> PackageState:
+    """The furthest-travelled state among the packages a void would hit."""
+    return max((PackageState(p.state) for p in covered), key=_STRICTNESS.index)
+
+
 def _back_to_packed(conn: Connection, order_id: int, actor: Actor, now: datetime) -> None:
     state = order_records.state_of(conn, order_id, for_update=True)
     if state in (OrderState.LABELLED, OrderState.HANDED_OVER):
@@ -145,11 +154,13 @@ class LabelService:
             zpls += [p.zpl or image_to_zpl(p.image, p.image_format) for p in purchase.packages]
             return self.uow.write(record)
         except Exception as exc:
-            for package in purchase.packages:  # compensate: never pay for unrecorded labels
+            # Compensate: never pay for unrecorded labels (once per label: one ShipStation
+            # label covers every package of the shipment).
+            for label_id in dict.fromkeys(p.label_id for p in purchase.packages):
                 try:
-                    carrier.void(package.label_id, timeout_s=timeout_s)
+                    carrier.void(label_id, timeout_s=timeout_s)
                 except CarrierError:
-                    log.exception("could not void unrecorded label %s", package.label_id)
+                    log.exception("could not void unrecorded label %s", label_id)
             if isinstance(exc, LabelImageError):
                 raise ValidationFailed(f"{row.provider}'s label could not be used ({exc}); it "
                                        "was voided: buy again") from exc  # fmt: skip
@@ -168,7 +179,8 @@ class LabelService:
         has left through the dispatch door the carrier may already hold it, so the void becomes
         a four-eyes request (domain.md) and the approval view is returned instead."""
         row = self._package(package_id)
-        state = PackageState(row.state)
+        covered = self._covered(row)
+        state = _strictest(covered) if covered else PackageState(row.state)
         if state in FREELY_VOIDABLE:
             return self._void(row, carriers=carriers, actor=actor, timeout_s=timeout_s)
         if state is PackageState.HANDED_OVER:
@@ -194,10 +206,23 @@ class LabelService:
         row = self._package(int(payload["package_id"]))
         if row.tracking_number != payload["tracking_number"]:
             raise ValidationFailed("the package's label changed since the void was requested")
-        if PackageState(row.state) is not PackageState.HANDED_OVER:
+        covered = self._covered(row)
+        if not covered or _strictest(covered) is not PackageState.HANDED_OVER:
             raise ValidationFailed(f"package {row.id} is {row.state} now: nothing voided")
         out = self._void(row, carriers=carriers, actor=approver, timeout_s=30.0)
         return {"package_id": out["id"], "state": out["state"]}
+
+    def _covered(self, row: Any) -> list[Any]:
+        """The live packages one provider label covers: the package itself, and for a provider
+        with one label per multi-package shipment (ShipStation V2) every package of that label —
+        a void voids them all, so the strictest of their states decides who may void."""
+        pk = st.shipment_package
+        return self.uow.read(lambda conn: list(conn.execute(
+            select(pk.c.id, pk.c.state, pk.c.package_no)
+            .where(pk.c.shipment_id == row.shipment_id, pk.c.provider == row.provider,
+                   pk.c.account == row.account, pk.c.label_id == row.label_id,
+                   pk.c.state != PackageState.VOIDED.value)
+        ).all()))  # fmt: skip
 
     def _package_dict(self, package_id: int) -> dict[str, Any]:
         pk = st.shipment_package
@@ -226,17 +251,20 @@ class LabelService:
         if not result.approved:
             raise ValidationFailed(f"{row.provider} refused the void: {result.message}")
 
+        covered = self._covered(row)
+
         def work(conn: Connection) -> dict[str, Any]:
             now = self.clock()
             voided = PackageState.VOIDED.value
-            done = conn.execute(update(pk).where(pk.c.id == row.id, pk.c.state == row.state)
-                                .values(state=voided, updated_at=now))  # fmt: skip
-            if done.rowcount != 1:
-                raise ValidationFailed(f"package {row.id} changed while it was being voided")
-            audit.record(conn, at=now, station_id=actor.station_id,
-                         operator_id=actor.operator_id, entity="package", entity_id=row.id,
-                         action="void", detail={"message": result.message,
-                                                "was": row.state})  # fmt: skip
+            for p in covered:
+                done = conn.execute(update(pk).where(pk.c.id == p.id, pk.c.state == p.state)
+                                    .values(state=voided, updated_at=now))  # fmt: skip
+                if done.rowcount != 1:
+                    raise ValidationFailed(f"package {p.id} changed while it was being voided")
+                audit.record(conn, at=now, station_id=actor.station_id,
+                             operator_id=actor.operator_id, entity="package", entity_id=p.id,
+                             action="void", detail={"message": result.message, "was": p.state,
+                                                    "label_id": row.label_id})  # fmt: skip
             live = conn.execute(select(func.count()).select_from(pk).where(
                 pk.c.shipment_id == row.shipment_id, pk.c.state != PackageState.VOIDED.value)
             ).scalar_one()  # fmt: skip

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from server.bootstrap import Services
-from server.domain.actor import SYSTEM
+from server.domain.actor import SYSTEM, Actor
 from server.domain.errors import NotFound, ValidationFailed
 from shared.contract import API_PREFIX
 from tests.fakes.easypost_server import Fault
@@ -418,3 +418,34 @@ def test_with_deduction_at_handover_the_dock_scan_deducts_and_custody_does_not_a
         assert svc.ledger.reconcile().clean
     finally:
         svc.close()
+
+
+@pytest.mark.parametrize("provider", ["shipstation"], indirect=True)
+def test_one_shipstation_label_covers_every_box_so_a_void_voids_them_together(
+    svc: Services, providers: Providers
+) -> None:
+    oid, packages = ready_for_dispatch(svc, "ss-void-1", boxes=2)
+    first, second = packages
+    pickup = svc.custody.open_pickup(carrier=second["carrier"], actor=SYSTEM)["id"]
+    svc.custody.handover(pickup_id=pickup, scanned=second["tracking_number"], actor=SYSTEM)
+    packer = svc.identity.create_operator(name="P", badge="BADGE-P-9", roles={"packer"},
+                                          actor=SYSTEM)  # fmt: skip
+    asker = Actor(None, packer, frozenset({"packer"}), "P")
+    # Box 1 is still on the bench, but its label is box 2's too, and box 2 has left: approval.
+    out = svc.labels.void_package(package_id=first["id"], carriers=svc.rate_shopper.carriers,
+                                  actor=asker, reason="wrong address")  # fmt: skip
+    assert getattr(out, "operation", None) == "void_after_handover"
+    assert {p["state"] for p in svc.spend.shipment(order_id=oid)["packages"]} == {
+        "labelled", "handed_over"}  # fmt: skip
+
+
+@pytest.mark.parametrize("provider", ["shipstation"], indirect=True)
+def test_voiding_a_shipstation_label_before_handover_voids_all_its_boxes(
+    svc: Services, providers: Providers
+) -> None:
+    oid, packages = ready_for_dispatch(svc, "ss-void-2", boxes=2)
+    svc.labels.void_package(package_id=packages[0]["id"], carriers=svc.rate_shopper.carriers,
+                            actor=SYSTEM)  # fmt: skip
+    assert [p["state"] for p in svc.spend.shipment(order_id=oid)["packages"]] == [
+        "voided", "voided"]  # fmt: skip
+    assert order_state(svc, oid) == "packed"  # no live label left: back for a new one
