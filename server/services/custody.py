@@ -344,7 +344,10 @@ class CustodyService:
         stale = now - self.poll_after
         rows = self.uow.read(lambda conn: conn.execute(
             select(pk.c.id, pk.c.provider, pk.c.account, pk.c.carrier, pk.c.tracking_number)
-            .where(pk.c.state.in_([P.HANDED_OVER.value, P.IN_TRANSIT.value]),
+            .where(or_(pk.c.state.in_([P.HANDED_OVER.value, P.IN_TRANSIT.value]),
+                       # labelled long ago and never dock-scanned: did a driver take it anyway?
+                       and_(pk.c.state == P.LABELLED.value,
+                            pk.c.labelled_at < now - self.cutoff)),
                    or_(pk.c.last_tracking_at.is_(None), pk.c.last_tracking_at < stale))
             .order_by(pk.c.last_tracking_at.asc().nulls_first(), pk.c.id)
         ).all())  # fmt: skip
@@ -369,17 +372,21 @@ class CustodyService:
         return total
 
     def sweep(self) -> list[int]:
-        """Open a custody exception for every package handed over longer than the cut-off ago
-        with no carrier custody event (once per package: the dedup key)."""
+        """Open a custody exception for every package no carrier has scanned past the cut-off:
+        handed over that long ago, or label-scanned that long ago and never handed over (the
+        carton is lost in the building, or left without a dock scan). Once per package: the
+        dedup key; a later carrier event closes it."""
 
         def work(conn: Connection) -> list[int]:
             now = self.clock()
+            since = now - self.cutoff
             rows = conn.execute(
-                select(pk.c.id, pk.c.tracking_number, pk.c.carrier, pk.c.handed_over_at,
-                       pk.c.pickup_id, sh.c.order_id)
+                select(pk.c.id, pk.c.tracking_number, pk.c.carrier, pk.c.state,
+                       pk.c.handed_over_at, pk.c.labelled_at, pk.c.pickup_id, sh.c.order_id)
                 .join(sh, sh.c.id == pk.c.shipment_id)
-                .where(pk.c.state == P.HANDED_OVER.value, pk.c.custody_at.is_(None),
-                       pk.c.handed_over_at < now - self.cutoff)
+                .where(pk.c.custody_at.is_(None), or_(
+                    and_(pk.c.state == P.HANDED_OVER.value, pk.c.handed_over_at < since),
+                    and_(pk.c.state == P.LABELLED.value, pk.c.labelled_at < since)))
             ).all()  # fmt: skip
             ex = t.order_exception
             opened = []
@@ -387,16 +394,9 @@ class CustodyService:
                 key = f"custody:{r.id}"
                 if conn.execute(select(ex.c.id).where(ex.c.dedup_key == key)).first():
                     continue
-                hours = (now - r.handed_over_at).total_seconds() / 3600
                 opened.append(order_records.open_exception(
                     conn, order_id=r.order_id, channel_id=None, kind="custody",
-                    reason=f"{r.carrier} has not scanned {r.tracking_number} "
-                           f"{hours:.0f} h after handover (pickup {r.pickup_id})",
-                    detail={"package_id": r.id, "tracking_number": r.tracking_number,
-                            "pickup_id": r.pickup_id,
-                            "handed_over_at": r.handed_over_at.isoformat()},
-                    recommendation="ask the carrier to trace the pickup; check the dock",
-                    now=now, dedup_key=key,
+                    now=now, dedup_key=key, **_silence(r, now),
                 ))  # fmt: skip
             return opened
 
@@ -410,6 +410,26 @@ class CustodyService:
     def _announce(self, order_id: int, state: str | None, change: str) -> None:
         if self.live is not None and state is not None:
             self.live.publish_order_changed(order_id=order_id, state=state, change=change)
+
+
+def _silence(r: Any, now: datetime) -> dict[str, Any]:
+    """What a custody exception says, by where the carton was last seen."""
+    detail = {"package_id": r.id, "tracking_number": r.tracking_number, "pickup_id": r.pickup_id}
+    if r.state == P.HANDED_OVER.value:
+        hours = (now - r.handed_over_at).total_seconds() / 3600
+        return {
+            "reason": f"{r.carrier} has not scanned {r.tracking_number} {hours:.0f} h after "
+                      f"handover (pickup {r.pickup_id})",
+            "detail": {**detail, "handed_over_at": r.handed_over_at.isoformat()},
+            "recommendation": "ask the carrier to trace the pickup; check the dock",
+        }  # fmt: skip
+    hours = (now - r.labelled_at).total_seconds() / 3600
+    return {
+        "reason": f"{r.tracking_number} was labelled {hours:.0f} h ago, never handed over and "
+                  f"not scanned by {r.carrier}",
+        "detail": {**detail, "labelled_at": r.labelled_at.isoformat()},
+        "recommendation": "find the carton (bench, dock); hand it over or void its label",
+    }  # fmt: skip
 
 
 def _heard(conn: Connection, *, package_id: int, at: datetime) -> None:

@@ -449,3 +449,20 @@ def test_voiding_a_shipstation_label_before_handover_voids_all_its_boxes(
     assert [p["state"] for p in svc.spend.shipment(order_id=oid)["packages"]] == [
         "voided", "voided"]  # fmt: skip
     assert order_state(svc, oid) == "packed"  # no live label left: back for a new one
+
+
+@pytest.mark.parametrize("provider", ["shippo"], indirect=True)
+def test_a_carton_labelled_and_never_handed_over_becomes_a_custody_exception(
+    svc: Services, providers: Providers, clock: Clock
+) -> None:
+    oid, packages = ready_for_dispatch(svc, "lost-1")
+    clock.advance(hours=25)
+    _, opened = svc.custody.run_once(svc.rate_shopper.carriers)
+    [view] = [e for e in svc.exceptions.list(state="open") if e.id in opened]
+    assert view.kind == "custody" and "never handed over" in view.reason
+    # The driver took it without a dock scan: the poll hears the carrier, the order ships.
+    clock.advance(minutes=31)
+    providers.shippo.scan(packages[0]["tracking_number"], "TRANSIT", "Picked up")
+    polled, _ = svc.custody.run_once(svc.rate_shopper.carriers)
+    assert polled.recorded >= 1 and order_state(svc, oid) == "shipped"
+    assert [e for e in svc.exceptions.list(state="open") if e.kind == "custody"] == []
