@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from shared.contract.orders import TaskOut
 from shared.labels.carton import CartonLine, carton_label
 from station import credentials
+from station.devices.card_sheets import parse_carriers, write_card_sheets
 from station.devices.cups_printer import CupsPrinter
 from station.devices.document_printer import CupsDocumentPrinter, DocumentPrinter
 from station.devices.honeywell_config import Store, configure_on_connect
@@ -459,6 +460,16 @@ def _tools(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cards(args: argparse.Namespace) -> int:
+    try:
+        carriers = parse_carriers(args.carriers)
+        count = write_card_sheets(path=args.cards, carriers=carriers, paper=args.paper)
+    except ValueError as exc:
+        raise SystemExit(f"cards not written: {exc}") from None
+    print(f"{count} floor cards written to {args.cards}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="packline-station")
     parser.add_argument("--server", help="server URL, e.g. http://10.0.0.5:8400")
@@ -485,6 +496,17 @@ def main(argv: list[str] | None = None) -> int:
         "barcodes) to this PDF and exit",
     )
     parser.add_argument(
+        "--cards",
+        metavar="PDF",
+        type=Path,
+        help="write printable sheets of the floor's command cards (box types, dispatch door, "
+        "returns, reasons) to this PDF and exit",
+    )
+    parser.add_argument(
+        "--carriers", metavar="LIST", help="with --cards: carriers shipped with, e.g. UPS,USPS,DHL"
+    )
+    parser.add_argument("--paper", choices=["a4", "letter"], default="a4", help="with --cards")
+    parser.add_argument(
         "--configure-scanner",
         action="store_true",
         help="send the profile's configuration commands to the serial scanner "
@@ -497,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    if args.cards:
+        return _cards(args)
     if args.setup_sheet or args.configure_scanner:
         return _tools(args)
     overrides = {

@@ -12,11 +12,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from station.devices.pdf_barcode import draw_code128
 from station.devices.profiles import ConfigDialect, ScannerProfile
 
 _NAMES = {
@@ -33,6 +33,7 @@ BARCODE_WARNING = (
     "Programming barcodes: Code 128 of the menu command text - encoding unconfirmed "
     "(may need an FNC3 lead-in); test each on a device first."
 )
+_BAR_HEIGHT = 12 * mm
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +134,13 @@ def render_setup_sheet(*, profile: ScannerProfile, compress: bool = True) -> byt
         canvas.drawString(left, y, BARCODE_WARNING)
         y -= 8 * mm
         for code in barcodes:
-            symbol = Code128(code.value, barHeight=12 * mm, barWidth=0.33 * mm, humanReadable=False)
-            need(symbol.height + 10 * mm)
-            symbol.drawOn(canvas, left, y - symbol.height)
+            need(_BAR_HEIGHT + 10 * mm)
+            drawn = draw_code128(
+                canvas, code.value, x=left, top=y, bar_height=_BAR_HEIGHT, bar_width=0.33 * mm
+            )
             canvas.setFont("Helvetica", 9)
-            canvas.drawString(left, y - symbol.height - 5 * mm, code.value)
-            y -= symbol.height + 12 * mm
+            canvas.drawString(left, y - drawn - 5 * mm, code.value)
+            y -= drawn + 12 * mm
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

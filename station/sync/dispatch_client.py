@@ -1,7 +1,8 @@
 """The dispatch door's link to the server: pickups, handover scans, what still waits, label
-reprint and void, custody exceptions. A small Protocol; its implementation composes
-HttpGateway.call / call_bytes (one place for transport errors and problem words); FakeDispatch
-beside it answers like the server, with the server's words, for the demo and the UI tests.
+reprint and void (and the approval a void after handover waits for), custody exceptions. A
+small Protocol; its implementation composes HttpGateway.call / call_bytes (one place for
+transport errors and problem words); FakeDispatch beside it answers like the server, with the
+server's words, for the demo and the UI tests.
 
 Blocking calls: run them through station.ui.background, never on the GUI thread.
 """
@@ -56,6 +57,8 @@ class DispatchClient(Protocol):
     def void(self, *, package_id: int, reason: str) -> VoidOutcome: ...
 
     def custody_exceptions(self) -> list[ExceptionOut]: ...
+
+    def approval(self, *, approval_id: int) -> ApprovalItemOut: ...
 
 
 class Caller(Protocol):
@@ -114,6 +117,10 @@ class HttpDispatchClient:
     def custody_exceptions(self) -> list[ExceptionOut]:
         data = self._gateway.call("GET", "/exceptions", params={"state": "open", "kind": "custody"})
         return _list_of(ExceptionOut, data)
+
+    def approval(self, *, approval_id: int) -> ApprovalItemOut:
+        """A void's approval request as it stands: pending, executed, refused or failed."""
+        return parse_as(ApprovalItemOut, self._gateway.call("GET", f"/approvals/{approval_id}"))
 
 
 def _list_of(model: Any, data: Any) -> list[Any]:
@@ -334,6 +341,51 @@ class FakeDispatch:
         with self._lock:
             self._enter("exceptions")
             return [x for x in self.exceptions if x.kind == "custody" and x.state == "open"]
+
+    def approval(self, *, approval_id: int) -> ApprovalItemOut:
+        with self._lock:
+            self._enter(f"approval {approval_id}")
+            for a in self.approvals:
+                if a.id == approval_id:
+                    return a
+            raise _refused(404, f"approval request {approval_id} does not exist")
+
+    def decide(
+        self, *, approval_id: int, approve: bool, reason: str, by: tuple[int, str] = (2, "Sam")
+    ) -> ApprovalItemOut:
+        """A supervisor decides, as at the approvals screen (not part of the door's client):
+        approved, the void is carried out then (executed) or cannot be (failed), as the server's
+        executor does."""
+        with self._lock:
+            index = next((i for i, a in enumerate(self.approvals) if a.id == approval_id), None)
+            if index is None:
+                raise _refused(404, f"approval request {approval_id} does not exist")
+            current = self.approvals[index]
+            if current.state != "pending":
+                raise _refused(409, f"approval request {approval_id} is already {current.state}")
+            state, result = "refused", None
+            if approve:
+                p = self._parcel(int(current.payload["package_id"]))
+                if p.state == "handed_over" and p.tracking_number == current.payload.get(
+                    "tracking_number"
+                ):
+                    p.state = "voided"
+                    state, result = "executed", {"package_id": p.id, "state": p.state}
+                else:
+                    detail = f"package {p.id} is {p.state} now: nothing voided"
+                    state, result = "failed", {"error": "ValidationFailed", "detail": detail}
+            decided = current.model_copy(
+                update={
+                    "state": state,
+                    "decided_by": by[0],
+                    "decided_by_name": by[1],
+                    "decision_reason": reason,
+                    "result": result,
+                    "decided_at": _now(),
+                }
+            )
+            self.approvals[index] = decided
+            return decided
 
     def _enter(self, call: str) -> None:
         self.calls.append(call)

@@ -16,6 +16,9 @@ Cards (Code 128, the floor's own): `PICKUP:<carrier>` opens that carrier's picku
 `PICKUP:CLOSE` closes it when the truck leaves, `CMD:REPRINT` / `CMD:VOID` then the carton (or
 its order number) reprint or void a label; a void then takes a reason card. With no pickup open
 a scanned carton is selected, and a command card that follows acts on it.
+
+A void of a carton already handed over waits for a supervisor's approval; the door asks after
+it at each list refresh and says, once and then on its attention list, what became of it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from shared.contract.approvals import ApprovalItemOut
 from shared.contract.custody import HandoverOut, PickupOut, WaitingPackageOut
 from shared.contract.orders import ExceptionOut
 from shared.contract.shipping import PackageOut
@@ -68,6 +72,22 @@ _CARRIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 &._-]{0,59}")
 MAX_BARCODE = 120  # HandoverIn's limit: longer is no label of ours
 
 
+def pickup_card(carrier: str) -> str:
+    """The text of the card that opens `carrier`'s pickup, as the door reads it (the printed
+    card sheets build theirs here); ValueError, in words, for a name the door would not read
+    as that carrier."""
+    name = carrier.strip()
+    if not _CARRIER.fullmatch(name):
+        raise ValueError(
+            f"carrier {carrier!r} cannot go on a card: letters, digits, spaces and & . _ - "
+            "only, at most 60 characters"
+        )
+    text = PICKUP_PREFIX + name
+    if text.upper() == CLOSE_CARD:  # the door would close the pickup instead
+        raise ValueError(f"a carrier cannot be called {name!r}: {CLOSE_CARD} closes a pickup")
+    return text
+
+
 class DispatchSession:
     def __init__(self, *, can_print: bool = True) -> None:
         self.can_print = can_print
@@ -77,6 +97,8 @@ class DispatchSession:
         # Cartons this door handed over since it started (a void of one needs approval).
         self.handed: dict[int, Carton] = {}
         self.pending_voids: dict[int, PendingVoid] = {}  # package id -> the approval asked
+        # What became of those approvals, in words, until the truck leaves (PICKUP:CLOSE).
+        self.void_notices: dict[int, str] = {}  # package id -> words
         # Handover scans the server never answered: NOT counted, the loader scans them again.
         self.not_sent: dict[str, str] = {}  # barcode as scanned -> when/why, in words
         self._voided: set[str] = set()  # tracking numbers voided here
@@ -323,6 +345,7 @@ class DispatchSession:
             self.pickup = None
         unsent = len(self.not_sent)
         self.not_sent.clear()  # they are still on the waiting list: nothing is lost with them
+        self.void_notices.clear()  # the truck has left: too late to act on them at this door
         left = (
             f" {unsent} scan(s) never reached the server: those cartons are still waiting."
             if unsent
@@ -397,6 +420,56 @@ class DispatchSession:
             words=f"{request.carton.name} was already handed over: the void "
             f"waits for a supervisor's approval (request {approval.id})",
         )
+
+    def waiting_approvals(self) -> tuple[int, ...]:
+        """The approval requests to ask the server about at the next list refresh."""
+        return tuple(p.approval_id for p in self.pending_voids.values())
+
+    def void_decided(self, approval: ApprovalOut) -> DoorVerdict | None:
+        """A pending void's approval as the server has it now. None while a supervisor has not
+        decided (or it is being carried out), and for a request this door is not waiting for
+        (answered twice by overlapping refreshes): the words come once."""
+        pending = next(
+            (p for p in self.pending_voids.values() if p.approval_id == approval.id), None
+        )
+        if pending is None or approval.state not in _DECIDED:
+            return None
+        carton = pending.carton
+        del self.pending_voids[carton.package_id]
+        if approval.state == "executed":
+            self._forget(carton)
+            self._voided.add(carton.tracking_number)  # scanned again here: refused at once
+            verdict = DoorVerdict(
+                kind="needs",
+                reason=DoorReason.VOIDED,
+                words=f"Void of {carton.name} APPROVED: its label is VOIDED. Take the carton "
+                f"off the {carton.carrier} pickup and back to the bench for a new label",
+            )
+        elif approval.state == "refused":
+            verdict = _no(
+                DoorReason.REFUSED,
+                f"Void of {carton.name} REFUSED{_by(approval)}"
+                f"{_because(approval.decision_reason)}: the label stays valid, the carton ships",
+            )
+        else:
+            detail = (approval.result or {}).get("detail")
+            verdict = _no(
+                DoorReason.REFUSED,
+                f"Void of {carton.name} FAILED{_because(detail)}: the label is NOT voided, "
+                "ask a supervisor",
+            )
+        self.void_notices[carton.package_id] = verdict.words
+        return verdict
+
+    def pickup_loaded(self, pickup: PickupOut) -> None:
+        """The open pickup as the server counts it now (a carton voided after handover has left
+        it; another door may have added one)."""
+        if self.pickup is None or self.pickup.id != pickup.id:
+            return
+        if pickup.state == "open":
+            self.pickup = replace(self.pickup, cartons=pickup.cartons)
+        else:
+            self._lost_pickup(pickup.id)
 
     def failed(self, request: Request, failure: Failure) -> DoorVerdict:
         self._done()
@@ -480,6 +553,19 @@ class DispatchSession:
         # Closed elsewhere (a supervisor, another door): the next carrier card opens a new one.
         if self.pickup is not None and self.pickup.id == pickup_id:
             self.pickup = None
+
+
+_DECIDED = frozenset({"executed", "refused", "failed"})  # "approved" is still being carried out
+
+
+def _by(approval: ApprovalOut) -> str:
+    name = approval.decided_by_name if isinstance(approval, ApprovalItemOut) else None
+    return f" by {name}" if name else ""
+
+
+def _because(why: object) -> str:
+    text = str(why).strip() if why is not None else ""
+    return f" ({text[:200]})" if text else ""
 
 
 def _same(a: str, b: str) -> bool:

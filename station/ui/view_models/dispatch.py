@@ -4,6 +4,9 @@ runs on the background pool, the answer comes back as a verdict and a fresh pict
 A handover's verdict waits for the server (only it knows voids and bench scans made elsewhere);
 while it is on its way the door says so, and further scans queue behind it in order on the
 single background thread. Everything the session can refuse by itself is answered at once.
+
+Each list refresh also asks after the voids waiting for a supervisor, and re-reads the open
+pickup's count (a carton voided after handover leaves the truck).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -40,10 +45,21 @@ from station.work.door import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Queue one label for the printer; answers the print job id (PrintQueue.submit's shape).
 PrintLabel = Callable[[bytes, str], int]
-Lists = tuple[list[WaitingPackageOut], list[WaitingPackageOut], list[ExceptionOut]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Loaded:
+    """One list refresh: what the server has now, read in one background job."""
+
+    waiting: list[WaitingPackageOut]
+    handed: list[WaitingPackageOut]
+    exceptions: list[ExceptionOut]
+    approvals: list[ApprovalOut]  # the pending voids' requests that could be read
+    pickup: PickupOut | None  # the open pickup, when there is one and it could be read
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,9 +148,28 @@ class DispatchViewModel(QObject):
 
     @Slot()
     def refresh(self) -> None:
-        def load() -> Lists:
-            c = self._client
-            return c.waiting(), c.awaiting_carrier(), c.custody_exceptions()
+        # Read here, on the GUI thread: the session belongs to it, not to the background job.
+        asked = self.session.waiting_approvals()
+        pickup_id = self.session.pickup.id if self.session.pickup is not None else None
+        c = self._client
+
+        def load() -> Loaded:
+            lists = c.waiting(), c.awaiting_carrier(), c.custody_exceptions()
+            approvals: list[ApprovalOut] = []
+            for approval_id in asked:
+                got = _unless_refused(partial(c.approval, approval_id=approval_id))
+                if got is not None:
+                    approvals.append(got)
+            pickup = None
+            if pickup_id is not None:
+                pickup = _unless_refused(lambda: c.pickup(pickup_id=pickup_id))
+            return Loaded(
+                waiting=lists[0],
+                handed=lists[1],
+                exceptions=lists[2],
+                approvals=approvals,
+                pickup=pickup,
+            )
 
         self._background.submit(load, on_result=self._loaded, on_error=self._load_failed)
 
@@ -221,13 +256,23 @@ class DispatchViewModel(QObject):
             self._resume = pickup_id  # try again at the next enter
         self._publish()
 
-    def _loaded(self, lists: Lists) -> None:
-        waiting, handed, exceptions = lists
-        self.session.waiting_loaded(waiting)
-        self.session.handed_loaded(handed)
-        self.session.exceptions_loaded(exceptions)
+    def _loaded(self, got: Loaded) -> None:
+        s = self.session
+        s.waiting_loaded(got.waiting)
+        s.handed_loaded(got.handed)
+        s.exceptions_loaded(got.exceptions)
         self._refresh_note = ""
-        self._publish()
+        if got.pickup is not None:
+            had_pickup = s.pickup is not None
+            s.pickup_loaded(got.pickup)
+            if had_pickup and s.pickup is None:
+                self._remember(None)  # closed elsewhere meanwhile
+        decided = [v for v in map(s.void_decided, got.approvals) if v is not None]
+        for verdict in decided:
+            # Said aloud once (someone must act, or know the carton ships); kept on the list.
+            self._say(verdict)
+        if not decided:
+            self._publish()
 
     def _load_failed(self, exc: BaseException) -> None:
         if isinstance(exc, ServerUnavailable):
@@ -264,6 +309,7 @@ class DispatchViewModel(QObject):
                 f"{p.carton.name}: void waits for approval (request {p.approval_id})"
                 for p in s.pending_voids.values()
             ]
+            + list(s.void_notices.values())
         )
         note = "Asking the server..." if s.in_flight else self._refresh_note
         return DoorView(
@@ -280,6 +326,17 @@ class DispatchViewModel(QObject):
             attention=attention,
             note=note,
         )
+
+
+def _unless_refused(call: Callable[[], T]) -> T | None:
+    """One follow-up read of a refresh: a refusal (a request this server no longer knows) is
+    logged and skipped, so it cannot keep the lists from refreshing; the line stays as it is.
+    An unreachable server still fails the whole refresh (the note says so)."""
+    try:
+        return call()
+    except ServerRefused as exc:
+        log.warning("dispatch refresh: %s", exc.detail)
+        return None
 
 
 def _waiting_row(c: Carton) -> str:

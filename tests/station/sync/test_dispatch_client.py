@@ -7,13 +7,15 @@ demo must answer as the server does, or those tests prove nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.bootstrap import Services
+from server.domain.actor import SYSTEM, Actor
+from shared.contract.approvals import ApprovalItemOut
 from station.sync.client import HttpGateway, ServerRefused, ServerUnavailable
 from station.sync.dispatch_client import (
     DispatchClient,
@@ -181,9 +183,8 @@ def test_the_door_script_against_the_real_server(
     assert a1["tracking_number"] not in {w.tracking_number for w in client.waiting()}
 
 
-def test_the_fake_answers_the_door_script_as_the_server_does(
-    client: HttpDispatchClient, world: dict[str, Any]
-) -> None:
+def fake_of(world: dict[str, Any]) -> FakeDispatch:
+    """The fake holding the same parcels as the real server's world."""
     numbers = world["numbers"]
     parcels = [
         FakeParcel(
@@ -199,8 +200,95 @@ def test_the_fake_answers_the_door_script_as_the_server_does(
         for oid, packages in ((world["a"], world["pa"]), (world["b"], world["pb"]))
         for p in packages
     ]
-    fake = FakeDispatch(parcels=parcels)
-    assert door_script(fake, world) == door_script(client, world)
+    return FakeDispatch(parcels=parcels)
+
+
+def test_the_fake_answers_the_door_script_as_the_server_does(
+    client: HttpDispatchClient, world: dict[str, Any]
+) -> None:
+    assert door_script(fake_of(world), world) == door_script(client, world)
+
+
+Decide = Callable[[int, bool, str], None]
+
+
+def follow_up_script(c: DispatchClient, w: dict[str, Any], decide: Decide) -> list[str]:
+    """Voids after handover as the door follows them up: pending, then approved and carried
+    out, approved but no longer possible (failed), refused; and an approval that is not there."""
+    a1, a2 = w["pa"]
+    pickup = c.open_pickup(carrier=a1["carrier"])
+    for p in (a1, a2):
+        c.hand_over(pickup_id=pickup.id, barcode=p["tracking_number"])
+    first = c.void(package_id=a1["id"], reason="address changed")
+    again = c.void(package_id=a1["id"], reason="asked twice")
+    other = c.void(package_id=a2["id"], reason="wrong service")
+    assert isinstance(first, ApprovalItemOut) and isinstance(again, ApprovalItemOut)
+    assert isinstance(other, ApprovalItemOut)
+
+    def seen(what: str, approval_id: int) -> str:
+        x = c.approval(approval_id=approval_id)
+        assert x.id == approval_id and x.operation == "void_after_handover"
+        failed = x.state == "failed" and bool((x.result or {}).get("detail"))
+        return (
+            f"{what}: {x.state} by={x.decided_by is not None} why={x.decision_reason} "
+            f"result={(x.result or {}).get('state')} failed_with_words={failed}"
+        )
+
+    out = [seen("asked", first.id)]
+    decide(first.id, True, "CHECKED")
+    out.append(seen("approved", first.id))
+    decide(again.id, True, "CHECKED")  # a1 is voided already: nothing left to carry out
+    out.append(seen("approved again", again.id))
+    decide(other.id, False, "NOT-JUSTIFIED")
+    out += [
+        seen("refused", other.id),
+        attempt("no such approval", lambda: c.approval(approval_id=999_999)),
+        f"pickup cartons: {c.pickup(pickup_id=pickup.id).cartons}",
+        f"awaiting carrier: {[x.package_no for x in c.awaiting_carrier()]}",
+    ]
+    return out
+
+
+def test_a_void_after_handover_is_followed_up_as_the_server_decides(
+    client: HttpDispatchClient, svc: Services, world: dict[str, Any]
+) -> None:
+    sam = svc.identity.create_operator(
+        name="Sam", badge="BADGE-SAM", roles={"supervisor"}, actor=SYSTEM
+    )
+    supervisor = Actor(operator_id=sam, roles=frozenset({"supervisor"}), name="Sam")
+
+    def decide_on_server(approval_id: int, approve: bool, reason: str) -> None:
+        asked = svc.approvals.get(approval_id=approval_id)
+        try:
+            svc.approvals.decide(
+                approval_id=approval_id,
+                approve=approve,
+                reason=reason,
+                seen_payload_hash=asked.payload_hash,
+                approver=supervisor,
+            )
+        except Exception:
+            # An execution that fails is recorded as "failed", then re-raised: that one is
+            # under test; anything else is not.
+            if svc.approvals.get(approval_id=approval_id).state != "failed":
+                raise
+
+    got = follow_up_script(client, world, decide_on_server)
+    assert got[:4] == [
+        "asked: pending by=False why=None result=None failed_with_words=False",
+        "approved: executed by=True why=CHECKED result=voided failed_with_words=False",
+        "approved again: failed by=True why=CHECKED result=None failed_with_words=True",
+        "refused: refused by=True why=NOT-JUSTIFIED result=None failed_with_words=False",
+    ]
+    assert got[4] == "no such approval: 404 approval request 999999 does not exist"
+    assert got[5:] == ["pickup cartons: 1", "awaiting carrier: [2]"]
+
+    fake = fake_of(world)
+
+    def decide_on_fake(approval_id: int, approve: bool, reason: str) -> None:
+        fake.decide(approval_id=approval_id, approve=approve, reason=reason)
+
+    assert follow_up_script(fake, world, decide_on_fake) == got
 
 
 def test_custody_exceptions_and_resuming_a_pickup(
@@ -252,6 +340,7 @@ def test_a_dead_server_is_unavailable_not_refused() -> None:
             lambda: client.label(package_id=1),
             lambda: client.void(package_id=1, reason="x"),
             client.custody_exceptions,
+            lambda: client.approval(approval_id=1),
         ):
             with pytest.raises(ServerUnavailable):
                 call()

@@ -1,7 +1,8 @@
 """The dispatch door, driven as on the floor: a loader's badge, a carrier card opens the pickup,
 each carton scanned at handover (green and counted, or red with the server's words and nothing
-counted), reprint to a real print queue, void before and after handover, custody exceptions,
-a dead server that loses nothing, and a pickup that survives a restart.
+counted), reprint to a real print queue, void before and after handover (and what a
+supervisor decided, at the next refresh), custody exceptions, a dead server that loses nothing,
+and a pickup that survives a restart.
 
 Against FakeDispatch, which tests/station/sync/test_dispatch_client.py holds to the real
 server's answers."""
@@ -350,3 +351,128 @@ def test_live_order_events_refresh_the_waiting_list_once_per_burst(
     qtbot.waitUntil(lambda: any("PL0000006" in r for r in rows(screen.waiting)), timeout=WAIT_MS)
     assert server.calls.count("waiting") == before + 1
     assert bench.screen is Screen.DISPATCH
+
+
+def test_voids_waiting_for_a_supervisor_are_followed_up_at_each_refresh(
+    qtbot, server: FakeDispatch, queue: PrintQueue, tmp_path: Path
+) -> None:
+    window, bench, door, _ = build(qtbot, server, queue, PickupMemory(path=tmp_path / "p.json"))
+    sign_in(qtbot, window, bench)
+    screen = window.dispatch_screen
+    answer(qtbot, bench, door, "PICKUP:USPS")
+    for text in (A1, A2, E1):
+        assert answer(qtbot, bench, door, text)[0] == "accepted"
+    for text in (A1, A2, E1):  # each one: a void after handover, which waits for approval
+        answer(qtbot, bench, door, "CMD:VOID")
+        answer(qtbot, bench, door, text)
+        kind, words = answer(qtbot, bench, door, "REASON-ADDRESS-CHANGED")
+        assert kind == "needs" and "waits for a supervisor's approval" in words
+    assert screen.count.text() == "3 on the truck   1 waiting"
+    first, second, third = server.approvals
+    assert sum("void waits for approval" in r for r in rows(screen.attention)) == 3
+    said: list[tuple[str, str]] = []
+    door.verdict.connect(lambda kind, words: said.append((kind, words)))
+
+    # Nobody has decided yet: the refresh asks after each one and says nothing.
+    with qtbot.waitSignal(door.changed, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_F8)
+    assert all(f"approval {a.id}" in server.calls for a in (first, second, third))
+    assert said == [] and sum("void waits" in r for r in rows(screen.attention)) == 3
+
+    # A supervisor approves one, refuses one, and approves one the carrier has taken meanwhile.
+    server.decide(approval_id=first.id, approve=True, reason="CHECKED")
+    server.decide(approval_id=second.id, approve=False, reason="the address is fine")
+    server.parcels[51].state = "in_transit"
+    server.decide(approval_id=third.id, approve=True, reason="CHECKED")
+    assert [a.state for a in server.approvals] == ["executed", "refused", "failed"]
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: len(said) == 3, timeout=WAIT_MS)
+    assert said[0] == (
+        "needs",
+        "Void of PL0000001 box 1 APPROVED: its label is VOIDED. Take the carton off the USPS "
+        "pickup and back to the bench for a new label",
+    )
+    assert said[1] == (
+        "rejected",
+        "Void of PL0000001 box 2 REFUSED by Sam (the address is fine): the label stays valid, "
+        "the carton ships",
+    )
+    assert said[2][0] == "rejected" and said[2][1].startswith("Void of PL0000005 box 1 FAILED")
+    assert "package 51 is in_transit now: nothing voided" in said[2][1]
+    # The waiting lines are gone, each with its words; the truck holds one carton fewer.
+    assert rows(screen.attention) == [words for _, words in said]
+    assert screen.count.text() == "2 on the truck   1 waiting"
+    assert door.session.pending_voids == {}
+
+    # The voided carton turns up at the truck: refused at the door, without asking the server.
+    scans = sum(c.startswith("scan ") for c in server.calls)
+    kind, words = answer(qtbot, bench, door, A1)
+    assert kind == "rejected" and "This label was VOIDED" in words
+    assert sum(c.startswith("scan ") for c in server.calls) == scans
+    # Asked again later: nothing is said twice.
+    asked = server.calls.count(f"approval {first.id}")
+    with qtbot.waitSignal(door.changed, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_F8)
+    assert len(said) == 4  # only the A1 scan's answer
+    assert server.calls.count(f"approval {first.id}") == asked  # decided: not asked again
+    # The truck leaves: the notices have done their work.
+    answer(qtbot, bench, door, "PICKUP:CLOSE")
+    assert rows(screen.attention) == []
+
+
+def test_a_void_request_the_server_no_longer_knows_keeps_its_line_and_the_lists_refresh(
+    qtbot, server: FakeDispatch, queue: PrintQueue, tmp_path: Path
+) -> None:
+    window, bench, door, _ = build(qtbot, server, queue, PickupMemory(path=tmp_path / "p.json"))
+    sign_in(qtbot, window, bench)
+    screen = window.dispatch_screen
+    answer(qtbot, bench, door, "PICKUP:USPS")
+    answer(qtbot, bench, door, A1)
+    answer(qtbot, bench, door, "CMD:VOID")
+    answer(qtbot, bench, door, A1)
+    assert answer(qtbot, bench, door, "REASON-X")[0] == "needs"
+    server.approvals.clear()  # say, a server restored from a backup
+    server.parcels[61] = FakeParcel(
+        id=61,
+        order_id=6,
+        order_number="PL0000006",
+        package_no=1,
+        tracking_number="EZ6000000001",
+        carrier="USPS",
+    )
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: any("PL0000006" in r for r in rows(screen.waiting)), timeout=WAIT_MS)
+    assert screen.note.text() == ""
+    assert rows(screen.attention) == [
+        f"PL0000001 box 1: void waits for approval (request {door_request(door)})"
+    ]
+    # A dead server: the refresh says so, and the line still waits.
+    server.online = False
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: "may be out of date" in screen.note.text(), timeout=WAIT_MS)
+    assert len(rows(screen.attention)) == 1 and door.session.pending_voids
+
+
+def door_request(door: DispatchViewModel) -> int:
+    [pending] = door.session.pending_voids.values()
+    return pending.approval_id
+
+
+def test_a_refresh_rereads_the_open_pickup_and_forgets_one_closed_elsewhere(
+    qtbot, server: FakeDispatch, queue: PrintQueue, tmp_path: Path
+) -> None:
+    memory = PickupMemory(path=tmp_path / "p.json")
+    window, bench, door, _ = build(qtbot, server, queue, memory)
+    sign_in(qtbot, window, bench)
+    screen = window.dispatch_screen
+    answer(qtbot, bench, door, "PICKUP:USPS")
+    answer(qtbot, bench, door, A1)
+    [pickup_id] = server.pickups
+    server.hand_over(pickup_id=pickup_id, barcode=A2)  # another door, same truck
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: screen.count.text() == "2 on the truck   2 waiting", timeout=WAIT_MS)
+    assert memory.load() == pickup_id
+    server.close_pickup(pickup_id=pickup_id)  # a supervisor closed it
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: screen.heading.text() == "DISPATCH  no pickup open", timeout=WAIT_MS)
+    assert memory.load() is None

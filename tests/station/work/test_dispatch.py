@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.contract.approvals import ApprovalItemOut
 from shared.contract.custody import HandedOverPackage, HandoverOut, PickupOut, WaitingPackageOut
 from shared.contract.orders import ExceptionOut
 from shared.contract.shipping import PackageOut
 from shared.contract.stations import ApprovalOut
-from station.work.dispatch import DispatchSession
+from station.work.dispatch import DispatchSession, pickup_card
 from station.work.door import (
     ClosePickup,
     DoorReason,
@@ -416,3 +417,140 @@ def test_a_carton_handed_over_at_another_door_can_be_voided_with_approval(open_d
     assert verdict(open_door.scan_text(other_door.tracking_number)).kind == "needs"
     step = open_door.scan_text("REASON-ADDRESS")
     assert isinstance(step, Void) and step.carton.package_id == 41
+
+
+# -- voids waiting for a supervisor: what the door does with the decision ----------------------
+def asked_void(
+    door: DispatchSession, tracking: str, pid: int, approval_id: int, *, no: int = 1
+) -> Void:
+    """Hand the carton over, then ask for its void: the server answers with an approval."""
+    request = door.scan_text(tracking)
+    assert isinstance(request, HandOver)
+    door.handed_over(request, handover_out(pid, tracking, no=no))
+    door.scan_text("CMD:VOID")
+    door.scan_text(tracking)
+    step = door.scan_text("REASON-ADDRESS-CHANGED")
+    assert isinstance(step, Void)
+    door.void_requested(step, approval(approval_id, "pending"))
+    return step
+
+
+def approval(
+    approval_id: int, state: str, *, reason: str | None = None, result: dict | None = None
+) -> ApprovalItemOut:
+    return ApprovalItemOut(
+        id=approval_id,
+        operation="void_after_handover",
+        payload={},
+        payload_hash="x",
+        reason="voided at the dispatch door: ADDRESS-CHANGED",
+        requested_by=1,
+        state=state,
+        decided_by=None if state == "pending" else 2,
+        decision_reason=reason,
+        result=result,
+        created_at=AT,
+        decided_by_name=None if state == "pending" else "Sam",
+    )
+
+
+def test_an_approved_void_voids_the_carton_at_the_door(open_door) -> None:
+    asked_void(open_door, A1, 11, approval_id=5)
+    assert open_door.pickup is not None and open_door.pickup.cartons == 1
+    assert open_door.waiting_approvals() == (5,)
+    # Undecided, or approved and still being carried out: nothing changes, nothing is said.
+    for state in ("pending", "approved"):
+        assert open_door.void_decided(approval(5, state)) is None
+        assert 11 in open_door.pending_voids and 11 in open_door.handed
+    said = open_door.void_decided(approval(5, "executed", reason="CHECKED"))
+    assert said is not None and (said.kind, said.reason) == ("needs", DoorReason.VOIDED)
+    assert said.words == (
+        "Void of PL0000001 box 1 APPROVED: its label is VOIDED. Take the carton off the USPS "
+        "pickup and back to the bench for a new label"
+    )
+    assert open_door.pending_voids == {} and open_door.waiting_approvals() == ()
+    assert 11 not in open_door.handed and open_door.void_notices == {11: said.words}
+    # The carton turns up at the truck again: refused here, without asking the server.
+    again = verdict(open_door.scan_text(A1))
+    assert again.reason is DoorReason.VOIDED
+    # Said once: an overlapping refresh bringing the same answer says nothing more.
+    assert open_door.void_decided(approval(5, "executed")) is None
+    # The server's count of the open pickup (the voided carton has left it).
+    open_door.pickup_loaded(pickup_out(cartons=0))
+    assert open_door.pickup.cartons == 0
+    # The truck leaves: the notice has done its work.
+    open_door.closed(pickup_out(state="closed"))
+    assert open_door.void_notices == {}
+
+
+def test_a_refused_or_failed_void_says_why_and_the_carton_ships(open_door) -> None:
+    asked_void(open_door, A1, 11, approval_id=5)
+    asked_void(open_door, A2, 12, approval_id=6, no=2)
+    assert open_door.waiting_approvals() == (5, 6)
+    refused = open_door.void_decided(approval(6, "refused", reason="the address is fine"))
+    assert refused is not None and (refused.kind, refused.reason) == (
+        "rejected",
+        DoorReason.REFUSED,
+    )
+    assert refused.words == (
+        "Void of PL0000001 box 2 REFUSED by Sam (the address is fine): the label stays "
+        "valid, the carton ships"
+    )
+    failure = {"error": "ValidationFailed", "detail": "easypost refused the void: too late"}
+    failed = open_door.void_decided(approval(5, "failed", result=failure))
+    assert failed is not None and failed.kind == "rejected"
+    assert failed.words == (
+        "Void of PL0000001 box 1 FAILED (easypost refused the void: too late): the label is "
+        "NOT voided, ask a supervisor"
+    )
+    assert open_door.pending_voids == {}
+    assert list(open_door.void_notices.values()) == [refused.words, failed.words]
+    # Neither label was voided: both cartons stay handed over and scan as before.
+    assert {11, 12} <= set(open_door.handed)
+    assert open_door.scan_text(A1) == HandOver(pickup_id=7, barcode=A1)
+
+
+def test_a_decision_without_words_and_a_request_this_door_never_made(open_door) -> None:
+    asked_void(open_door, A1, 11, approval_id=5)
+    assert open_door.void_decided(approval(99, "executed")) is None  # not ours: ignored
+    assert 11 in open_door.pending_voids
+    bare = ApprovalOut(**approval(5, "refused").model_dump(exclude={"words", "requested_by_name",
+                       "decided_by_name", "decided_at"}))  # fmt: skip
+    said = open_door.void_decided(bare)
+    assert said is not None
+    assert said.words == "Void of PL0000001 box 1 REFUSED: the label stays valid, the carton ships"
+
+
+def test_the_open_pickups_count_from_the_server(open_door) -> None:
+    open_door.pickup_loaded(pickup_out(pid=99, cartons=5))  # another pickup: not this door's
+    assert open_door.pickup is not None and open_door.pickup.cartons == 0
+    open_door.pickup_loaded(pickup_out(cartons=3))
+    assert open_door.pickup.cartons == 3
+    open_door.pickup_loaded(pickup_out(cartons=3, state="closed"))  # closed elsewhere
+    assert open_door.pickup is None
+
+
+@pytest.mark.parametrize(
+    ("carrier", "card"),
+    [("UPS", "PICKUP:UPS"), (" DHL Express ", "PICKUP:DHL Express"), ("A&B_1.2-3", None)],
+)
+def test_pickup_card_is_what_the_door_reads(carrier: str, card: str | None) -> None:
+    text = pickup_card(carrier)
+    assert card is None or text == card
+    assert DispatchSession().scan_text(text) == OpenPickup(carrier=carrier.strip())
+
+
+@pytest.mark.parametrize(
+    ("carrier", "words"),
+    [
+        ("Close", "PICKUP:CLOSE closes a pickup"),
+        ("close ", "PICKUP:CLOSE closes a pickup"),
+        ("", "cannot go on a card"),
+        ("Müller", "cannot go on a card"),
+        ("<script>", "cannot go on a card"),
+        ("X" * 61, "at most 60 characters"),
+    ],
+)
+def test_pickup_card_refuses_what_the_door_would_misread(carrier: str, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        pickup_card(carrier)
