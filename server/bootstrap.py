@@ -12,6 +12,7 @@ from server.carriers.easypost import EasyPostCarrier
 from server.carriers.shippo import ShippoCarrier
 from server.carriers.shipstation import ShipStationCarrier
 from server.db.engine import Database, open_database
+from server.db.notify import PgLiveBridge, start_live_bridge
 from server.domain.four_eyes import matrix_from_setting
 from server.domain.orders import OrderState
 from server.services.allocation import AllocationService
@@ -72,9 +73,13 @@ class Services:
     spend: SpendService
     returns: ReturnsService
     dashboard: DashboardService
+    # Carries live events to the other server processes on the same PostgreSQL (None on SQLite).
+    live_bridge: PgLiveBridge | None = None
 
     def close(self) -> None:
         self.dashboard.feed.stop()
+        if self.live_bridge is not None:
+            self.live_bridge.stop()
         self.rate_shopper.close()
         self.db.dispose()
 
@@ -143,6 +148,9 @@ def build_services(
     approvals.register(
         VOID_AFTER_HANDOVER, partial(labels.void_approved, carriers=rate_shopper.carriers)
     )
+    # Started last, so a setting refused above leaves no thread behind.
+    live_bridge = start_live_bridge(database, local=live)
+    live.attach_relay(live_bridge)
     return Services(
         settings=settings,
         db=database,
@@ -200,6 +208,7 @@ def build_services(
             idle_after_s=settings.idle_after_s,
             feed=dashboard_feed(settings, uow=uow, live=live),
         ),
+        live_bridge=live_bridge,
     )
 
 

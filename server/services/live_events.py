@@ -6,6 +6,11 @@ while every subscriber is an async stream on the event loop, so delivery hops on
 `call_soon_threadsafe`. A subscriber that falls behind is cut off rather than buffered without
 bound; its station reconnects and re-reads its tasks, which is the same recovery as after an
 outage.
+
+Several server processes sharing one PostgreSQL each have their own LiveEvents; a relay (attached
+by the composition root, `server/db/notify.py`) carries every publish to the other processes, whose
+relay hands it to `deliver`. The publishing process delivers its own messages directly, so each
+process delivers each message exactly once. On SQLite (one process by design) there is no relay.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,12 @@ class LiveMessage:
     id: int
     event: str
     data: dict[str, Any]
+
+
+class Relay(Protocol):
+    """Carries a published message to the other server processes; must not block or raise."""
+
+    def send(self, *, event: str, data: dict[str, Any]) -> None: ...
 
 
 class Subscription:
@@ -56,16 +67,35 @@ class LiveEvents:
         self._subs: set[Subscription] = set()
         self._seq = 0
         self._closed = False
-        # Called with every published message on the publishing thread (the dashboard feed
-        # only records a nudge there): they must not block or raise into a use case.
+        # Called with every delivered message on the publishing thread, or the relay's thread
+        # for another process's message (the dashboard feed only records a nudge there): they
+        # must not block or raise into a use case.
         self._listeners: list[Callable[[LiveMessage], None]] = []
+        self._relay: Relay | None = None
 
     @property
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subs)
 
+    def attach_relay(self, relay: Relay | None) -> None:
+        with self._lock:
+            self._relay = relay
+
     def publish(self, *, event: str, data: dict[str, Any]) -> None:
+        """Announce to this process's subscribers and, through the relay, to the other processes."""
+        self.deliver(event=event, data=data)
+        with self._lock:
+            relay = self._relay
+        if relay is not None:
+            try:
+                relay.send(event=event, data=data)
+            except Exception:  # the use case has committed: a lost announcement must not undo it
+                log.exception("live event could not be relayed to the other server processes")
+
+    def deliver(self, *, event: str, data: dict[str, Any]) -> None:
+        """This process's subscribers and listeners only (the relay calls this for messages
+        published by another process)."""
         with self._lock:
             self._seq += 1
             message = LiveMessage(self._seq, event, data)
@@ -105,15 +135,21 @@ class LiveEvents:
         with self._lock:
             self._closed = False
 
+    def cut_off_all(self) -> None:
+        """End every open stream but accept new ones: each station reconnects and re-reads its
+        tasks. The relay calls this after it missed messages (its connection was lost)."""
+        with self._lock:
+            subs, self._subs = list(self._subs), set()
+        for sub in subs:
+            with contextlib.suppress(RuntimeError):  # that loop is already closed
+                sub.loop.call_soon_threadsafe(sub.queue.put_nowait, None)
+
     def close_all(self) -> None:
         """End every stream and refuse new ones: call when the process starts shutting down,
         since an open stream never finishes and would hold up a graceful shutdown."""
         with self._lock:
             self._closed = True
-            subs, self._subs = list(self._subs), set()
-        for sub in subs:
-            with contextlib.suppress(RuntimeError):  # that loop is already closed
-                sub.loop.call_soon_threadsafe(sub.queue.put_nowait, None)
+        self.cut_off_all()
 
     async def frames(self) -> AsyncIterator[str]:
         """The text/event-stream body for one subscriber, with heartbeat comments.
