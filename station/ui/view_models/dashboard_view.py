@@ -141,7 +141,12 @@ def build_view(
             _spend_tile(spend),
             _benches_tile(benches),
         ),
-        backlog=tuple(Bar(label=stage_words(s.stage), value=s.orders) for s in backlog.stages)
+        # Only the stages holding orders: thirteen bars do not fit a bench screen's chart (Qt
+        # then hides every other label and the bars no longer line up with their words); the
+        # full list is in the tile and the server's figures.
+        backlog=tuple(
+            Bar(label=stage_words(s.stage), value=s.orders) for s in backlog.stages if s.orders
+        )
         if backlog
         else (),
         spend_currency=currency,
