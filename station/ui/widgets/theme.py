@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QListWidget
+from PySide6.QtWidgets import QLabel, QListView, QListWidget
 
 GREEN = "#1b7f3b"
 RED = "#c62828"
@@ -42,4 +42,8 @@ def big_list() -> QListWidget:
     view = QListWidget()
     view.setFont(big(MEDIUM, bold=False))
     view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the window (Enter/Escape)
+    # Long rows (exception reasons) wrap: nobody in gloves scrolls sideways.
+    view.setWordWrap(True)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return view
