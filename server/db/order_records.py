@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from server.db import tables as t
+from server.db.station_event_tables import station_event
 from server.domain.actor import Actor
 from server.domain.address import Address
 from server.domain.errors import NotFound
@@ -148,3 +149,17 @@ def open_exception_ids(conn: Connection, order_id: int) -> list[int]:
             select(ex.c.id).where(ex.c.order_id == order_id, ex.c.state == "open")
         ).scalars()
     ]
+
+
+def packed_boxes(conn: Connection, order_id: int) -> list[dict[str, Any]]:
+    """The boxes of the bench's last applied pack event (weights where a scale was present);
+    empty when the order has not been packed at a bench."""
+    se = station_event
+    payload = conn.execute(
+        select(se.c.payload)
+        .where(se.c.order_id == order_id, se.c.kind == "pack_completed", se.c.status == "applied")
+        .order_by(se.c.id.desc())
+        .limit(1)
+    ).scalar()
+    boxes = payload.get("boxes") if isinstance(payload, dict) else None
+    return [b for b in boxes if isinstance(b, dict)] if isinstance(boxes, list) else []

@@ -12,7 +12,6 @@ from sqlalchemy import Connection, select
 from server.db import order_records, places
 from server.db import shipping_tables as st
 from server.db import tables as t
-from server.db.station_event_tables import station_event
 from server.documents.packing_slip import (
     PackingSlip,
     Paper,
@@ -124,12 +123,4 @@ def _warehouse(conn: Connection, order: Any) -> Any:
 
 
 def _boxes_packed(conn: Connection, order_id: int) -> int | None:
-    se = station_event
-    payload = conn.execute(
-        select(se.c.payload)
-        .where(se.c.order_id == order_id, se.c.kind == "pack_completed", se.c.status == "applied")
-        .order_by(se.c.id.desc())
-        .limit(1)
-    ).scalar()
-    boxes = payload.get("boxes") if isinstance(payload, dict) else None
-    return len(boxes) if isinstance(boxes, list) and boxes else None
+    return len(order_records.packed_boxes(conn, order_id)) or None

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, select
 from server.carriers.base import Parcel, PostalAddress, ShipmentRequest
 from server.db import order_records, places
 from server.db import tables as t
-from server.db.station_event_tables import station_event
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.rate_rules import ShipmentFacts
 
@@ -58,17 +57,8 @@ def build_request(
 
 def _packed_boxes(conn: Connection, order_id: int, dims: tuple[int, ...]) -> tuple[Parcel, ...]:
     """The boxes of the bench's last applied pack event, weighed where a scale was present."""
-    se = station_event
-    payload = conn.execute(
-        select(se.c.payload)
-        .where(se.c.order_id == order_id, se.c.kind == "pack_completed", se.c.status == "applied")
-        .order_by(se.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if not payload:
-        return ()
     return tuple(
         Parcel(int(b.get("measured_weight_g") or b.get("expected_weight_g") or 0),
                dims[0], dims[1], dims[2])
-        for b in payload.get("boxes", [])
+        for b in order_records.packed_boxes(conn, order_id)
     )  # fmt: skip

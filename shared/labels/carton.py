@@ -6,22 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared.labels.zpl_text import field as _field
+
 
 @dataclass(frozen=True, slots=True)
 class CartonLine:
     sku: str
     units: int
-
-
-def _field(text: str) -> str:
-    # ^FH with _ as the escape: characters ZPL would read as commands are sent as hex.
-    out: list[str] = []
-    for ch in text:
-        if ch in "^~_" or not (32 <= ord(ch) < 127):
-            out.extend(f"_{b:02X}" for b in ch.encode("utf-8"))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def carton_id(*, order_number: str, box_no: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from shared.contract.returns import CONDITIONS, Condition, Decision
+from shared.labels.zpl_text import field as _field
 
 CONDITION_PREFIX = "COND-"
 DECISION_PREFIX = "TRIAGE-"
@@ -82,17 +83,6 @@ def unit_from_label(text: str) -> int | None:
 
 def bin_label_text(code: str) -> str:
     return BIN_PREFIX + code
-
-
-def _field(text: str) -> str:
-    # ^FH with _ as the escape: characters ZPL would read as commands are sent as hex.
-    out: list[str] = []
-    for ch in text:
-        if ch in "^~_" or not (32 <= ord(ch) < 127):
-            out.extend(f"_{b:02X}" for b in ch.encode("utf-8"))
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _card(*, title: str, subtitle: str, barcode: str) -> bytes:
