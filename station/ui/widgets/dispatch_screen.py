@@ -9,11 +9,12 @@ screen's label reprint there). The buttons do the same for a touch screen and ne
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from station.ui.view_models.dispatch import DispatchViewModel, DoorView
-from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, RED, big, big_label, big_list
+from station.ui.widgets.key_buttons import key_button_row
+from station.ui.widgets.theme import HUGE, LARGE, MEDIUM, RED, big_label, big_list
 
 ACTIONS = {"reprint": "request_reprint", "void": "request_void", "refresh": "refresh"}
 KEYS = {"reprint": Qt.Key.Key_F6, "void": Qt.Key.Key_F7, "refresh": Qt.Key.Key_F8}
@@ -38,15 +39,7 @@ class DispatchScreen(QWidget):
             "void": QPushButton("Void label (F7)"),
             "refresh": QPushButton("Refresh (F8)"),
         }
-        row = QHBoxLayout()
-        for name, button in self.buttons.items():
-            button.setFont(big(MEDIUM))
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, n=name: self.request(n))
-            row.addWidget(button)
-            shortcut = QShortcut(QKeySequence(KEYS[name]), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda n=name: self.request(n))
+        row = key_button_row(self, self.buttons, KEYS, self.request)
         lists = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(big_label("Labelled, not handed over", MEDIUM))

@@ -9,9 +9,8 @@ door's keys, so they never shadow the window's keys. The buttons never take the 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QListWidget,
     QPushButton,
     QStackedWidget,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from station.ui.view_models.returns import DeskProgress, Mode, ReturnsDeskViewModel
+from station.ui.widgets.key_buttons import key_button_row
 from station.ui.widgets.theme import AMBER, HUGE, LARGE, MEDIUM, RED, big, big_label
 from station.ui.widgets.triage_panel import TriagePanel
 
@@ -67,15 +67,7 @@ class ReturnsScreen(QWidget):
             "bins": QPushButton("Print quarantine bin labels (F7)"),
             "triage": QPushButton(),
         }
-        row = QHBoxLayout()
-        for name, button in self.buttons.items():
-            button.setFont(big(MEDIUM))
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, n=name: self.request(n))
-            row.addWidget(button)
-            shortcut = QShortcut(QKeySequence(KEYS[name]), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda n=name: self.request(n))
+        row = key_button_row(self, self.buttons, KEYS, self.request)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.panels, 1)
