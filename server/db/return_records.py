@@ -206,6 +206,19 @@ def unit_views(
     return [_unit(r) for r in conn.execute(stmt).all()]
 
 
+def received_per_line(conn: Connection, rma_id: int) -> dict[int, int]:
+    """Units received so far against each RMA line (flagged units not on a line excluded)."""
+    u = rt.return_unit
+    return {
+        int(line): int(n)
+        for line, n in conn.execute(
+            select(u.c.rma_line_id, func.count())
+            .where(u.c.rma_id == rma_id, u.c.rma_line_id.is_not(None))
+            .group_by(u.c.rma_line_id)
+        ).all()
+    }
+
+
 def rma_view(conn: Connection, rma_id: int, *, at: datetime) -> dict[str, Any]:
     r, so = rt.rma, t.sales_order
     head = conn.execute(
@@ -215,15 +228,8 @@ def rma_view(conn: Connection, rma_id: int, *, at: datetime) -> dict[str, Any]:
     ).first()
     if head is None:
         raise NotFound(f"RMA {rma_id} does not exist")
-    rl, ol, s, b, u = rt.rma_line, t.order_line, t.sku, t.barcode, rt.return_unit
-    received = {
-        int(line): int(n)
-        for line, n in conn.execute(
-            select(u.c.rma_line_id, func.count())
-            .where(u.c.rma_id == rma_id, u.c.rma_line_id.is_not(None))
-            .group_by(u.c.rma_line_id)
-        ).all()
-    }
+    rl, ol, s, b = rt.rma_line, t.order_line, t.sku, t.barcode
+    received = received_per_line(conn, rma_id)
     lines = conn.execute(
         select(rl, ol.c.line_no, s.c.code, s.c.name, s.c.track_lot)
         .join(ol, ol.c.id == rl.c.order_line_id)

@@ -375,15 +375,8 @@ class ReturnsService:
 
 
 def _line_facts(conn: Connection, rma_id: int) -> tuple[list[LineFacts], dict[int, Decimal]]:
-    rl, u = rt.rma_line, rt.return_unit
-    got = {
-        int(line): int(n)
-        for line, n in conn.execute(
-            select(u.c.rma_line_id, func.count())
-            .where(u.c.rma_id == rma_id, u.c.rma_line_id.is_not(None))
-            .group_by(u.c.rma_line_id)
-        ).all()
-    }
+    rl = rt.rma_line
+    got = rr.received_per_line(conn, rma_id)
     rows = conn.execute(select(rl).where(rl.c.rma_id == rma_id).order_by(rl.c.id)).all()
     facts = [LineFacts(int(r.id), int(r.sku_id), int(r.qty), int(got.get(r.id, 0))) for r in rows]
     return facts, {int(r.id): r.unit_price for r in rows}
